@@ -1,0 +1,12 @@
+"""The readers in detection order: the first reader whose detect() accepts a file reads it."""
+
+from __future__ import annotations
+
+from rmmhunt.readers.base import Reader
+
+
+def all_readers() -> list[Reader]:
+    """Return one instance of every reader, most specific format first."""
+    # Imports are local so that one reader's optional dependency never breaks the others.
+    readers: list[Reader] = []
+    return readers
