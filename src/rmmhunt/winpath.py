@@ -1,0 +1,241 @@
+"""Windows path, name and domain matching, with the same results on every OS.
+
+Telemetry paths come in many spellings of one file: `C:\\Program Files\\X\\a.exe`,
+`"c:/program files/x/A.EXE"`, `\\\\?\\C:\\Program Files\\X\\a.exe` and
+`\\Device\\HarddiskVolume3\\Program Files\\X\\a.exe`. Every comparison here goes through
+`normalise_path`, which folds these spellings onto one form, and `strip_volume`, which drops the
+volume so that a path matches with or without it. The functions only compare strings: they never
+touch the file system, so callers can pass attacker-controlled text safely.
+
+Catalog and inventory patterns use two wildcards only. `*` matches any run of characters inside
+one path component, `?` matches one such character, and `**` matches across `\\`. Every other
+character, including `[`, `]` and `\\`, is literal, which is why `fnmatch` (where `[...]` is a
+character class) is not used.
+"""
+
+from __future__ import annotations
+
+import ntpath
+import re
+from functools import lru_cache
+
+from rmmhunt.normalise import strip_quotes
+
+__all__ = [
+    "basename",
+    "compile_name_pattern",
+    "compile_pattern",
+    "domain_matches",
+    "is_pattern",
+    "is_valid_domain",
+    "name_matches",
+    "normalise_domain",
+    "normalise_path",
+    "path_matches",
+    "strip_volume",
+]
+
+# Win32 file namespace (`\\?\`), device namespace (`\\.\`) and the NT object manager's
+# `\??\` prefix, after `/` has become `\`. `\\?\UNC\server\share` is the long form of a UNC path.
+_LONG_UNC_PREFIX = "\\\\?\\unc\\"
+_NAMESPACE_PREFIXES = ("\\\\?\\", "\\\\.\\", "\\??\\")
+_DRIVE = re.compile(r"^[a-z]:")
+_NT_VOLUME = re.compile(r"^\\device\\harddiskvolume[0-9]+(?=\\|$)")
+_REPEATED_SEPARATORS = re.compile(r"\\{2,}")
+_WILDCARDS = frozenset("*?")
+
+# RFC 1123 host name label: letters, digits and inner hyphens, at most 63 characters.
+# Underscores are accepted because real DNS names (SRV records, some CDNs) use them.
+_DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+
+
+def normalise_path(path: str) -> str:
+    """Normalise a Windows path for comparison.
+
+    Strips surrounding quotes and white space, turns `/` into `\\`, case-folds, removes the
+    `\\\\?\\`, `\\\\.\\` and `\\??\\` namespace prefixes, collapses repeated separators (keeping
+    the leading pair of a UNC path) and drops a trailing separator. A `\\Device\\HarddiskVolumeN`
+    volume is kept; `strip_volume` removes it. Display code keeps the original text.
+
+    Args:
+        path: a path as written in telemetry, a catalog or an inventory.
+
+    Returns:
+        The normalised path, or an empty string for an empty or blank input.
+    """
+    text = strip_quotes(path).replace("/", "\\").casefold()
+
+    is_unc = False
+    if text.startswith(_LONG_UNC_PREFIX):
+        text = "\\\\" + text[len(_LONG_UNC_PREFIX) :]
+        is_unc = True
+    else:
+        for prefix in _NAMESPACE_PREFIXES:
+            if text.startswith(prefix):
+                text = text[len(prefix) :]
+                break
+        else:
+            is_unc = text.startswith("\\\\")
+
+    text = _REPEATED_SEPARATORS.sub(r"\\", text)
+    if is_unc:
+        text = "\\" + text
+
+    # `C:\` keeps its separator because `C:` alone means the current directory on drive C.
+    if len(text) > 1 and text.endswith("\\") and not re.fullmatch(r"[a-z]:\\", text):
+        text = text.rstrip("\\")
+    return text
+
+
+def strip_volume(path: str) -> str:
+    """Normalise a path and remove its volume, so that it compares on the rest of the path.
+
+    Removes a drive letter (`C:`) and an NT device volume (`\\Device\\HarddiskVolume3`), after
+    `normalise_path` has removed any `\\\\?\\` prefix. UNC paths (`\\\\server\\share\\...`) keep
+    their server and share, because a share is not interchangeable with a local volume.
+
+    Args:
+        path: a path in any spelling that `normalise_path` accepts.
+
+    Returns:
+        The normalised path without its volume; it starts with `\\` when the input was absolute.
+    """
+    text = normalise_path(path)
+    if text.startswith("\\\\"):
+        return text
+
+    # NOTE: a device volume is not mapped to its drive letter, so `\Device\HarddiskVolume3\x`
+    # and `D:\x` compare equal even when volume 3 is drive C.
+    volume = _DRIVE.match(text) or _NT_VOLUME.match(text)
+    if volume:
+        text = text[volume.end() :] or "\\"
+    return text
+
+
+def basename(path: str) -> str:
+    """Return the case-folded Windows base name of a path (`C:\\X\\AnyDesk.exe` -> `anydesk.exe`).
+
+    The base name is the text after the last `\\` or `/`, so `ccmrd.exe` never equals `rd.exe`.
+    """
+    return ntpath.basename(normalise_path(path))
+
+
+def is_pattern(text: str) -> bool:
+    """Return whether a catalog value contains a `*` or `?` wildcard."""
+    return any(character in _WILDCARDS for character in text)
+
+
+def _pattern_regex(pattern: str) -> str:
+    """Translate a normalised pattern into a regular expression body."""
+    parts: list[str] = []
+    index = 0
+    while index < len(pattern):
+        character = pattern[index]
+        if pattern.startswith("**\\", index):
+            # `**\` matches zero or more whole directories, so `\a\**\b` also matches `\a\b`.
+            parts.append(r"(?:.*\\)?")
+            index += 3
+        elif pattern.startswith("**", index):
+            parts.append(".*")
+            index += 2
+        elif character == "*":
+            parts.append(r"[^\\]*")
+            index += 1
+        elif character == "?":
+            parts.append(r"[^\\]")
+            index += 1
+        else:
+            parts.append(re.escape(character))
+            index += 1
+    return "".join(parts)
+
+
+@lru_cache(maxsize=4096)
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """Compile a path pattern into a case-insensitive regular expression.
+
+    The pattern is normalised and volume-stripped as paths are, so `C:\\Program Files\\X\\*`
+    matches the same files on every volume. Patterns are anchored at the volume root, and a
+    relative pattern is treated as starting there: write `**\\X\\a.exe` to match at any depth.
+
+    Args:
+        pattern: a path pattern using `*`, `**` and `?`.
+
+    Returns:
+        A compiled expression to use with `fullmatch` on `strip_volume(path)`.
+    """
+    text = strip_volume(pattern)
+    if text and not text.startswith("\\") and not text.startswith("**"):
+        text = "\\" + text
+    return re.compile(_pattern_regex(text), re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def compile_name_pattern(pattern: str) -> re.Pattern[str]:
+    """Compile a file name pattern (`rustdesk*.exe`) into a case-insensitive regular expression.
+
+    Use it with `fullmatch` on `basename(path)`. A `*` cannot match a `\\`, so a name pattern
+    never matches a directory part.
+    """
+    text = strip_quotes(pattern).casefold()
+    return re.compile(_pattern_regex(text), re.IGNORECASE)
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """Return whether a path matches a path pattern, ignoring case, spelling and volume."""
+    if not path.strip():
+        return False
+    return compile_pattern(pattern).fullmatch(strip_volume(path)) is not None
+
+
+def name_matches(pattern: str, name: str) -> bool:
+    """Return whether the base name of `name` matches a file name pattern, ignoring case.
+
+    `name` may be a bare name or a full path; only its base name is compared.
+    """
+    candidate = basename(name)
+    if not candidate:
+        return False
+    return compile_name_pattern(pattern).fullmatch(candidate) is not None
+
+
+def normalise_domain(host: str) -> str:
+    """Case-fold a DNS name and remove surrounding white space and the root's trailing dot."""
+    return host.strip().casefold().rstrip(".")
+
+
+def is_valid_domain(domain: str) -> bool:
+    """Return whether a catalog domain is a DNS name, optionally written as `*.example.com`.
+
+    An IP address, a URL, or a name with a single label is invalid.
+    """
+    text = normalise_domain(domain)
+    if text.startswith("*."):
+        text = text[2:]
+    labels = text.split(".")
+    if len(labels) < 2 or len(text) > 253:
+        return False
+    if labels[-1].isdigit():
+        return False
+    return all(_DOMAIN_LABEL.match(label) for label in labels)
+
+
+def domain_matches(domain: str, host: str) -> bool:
+    """Return whether a host name is the domain or one of its subdomains, on a label boundary.
+
+    `anydesk.com` matches `anydesk.com`, `relay-1.net.anydesk.com` and `ANYDESK.COM.`, but not
+    `notanydesk.com` or `anydesk.com.example`. The wildcard form `*.anydesk.com` matches the
+    subdomains only, not `anydesk.com` itself.
+
+    Args:
+        domain: the catalog's domain, optionally starting with `*.`.
+        host: a host or query name from telemetry.
+    """
+    wanted = normalise_domain(domain)
+    candidate = normalise_domain(host)
+    if not wanted or not candidate:
+        return False
+
+    if wanted.startswith("*."):
+        return candidate.endswith(wanted[1:]) and len(candidate) > len(wanted) - 1
+    return candidate == wanted or candidate.endswith("." + wanted)
