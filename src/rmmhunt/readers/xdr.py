@@ -1,0 +1,386 @@
+"""Readers for exports of the Cortex XDR `xdr_data` dataset, whose keys are the dataset's columns.
+
+Shapes read, each detected from content:
+
+- `xdr-json`: a JSON array of row objects, parsed incrementally (see `xdr_json.iter_array`).
+- `xdr-ndjson`: one row object per line. The body of the XQL API's `get_query_results_stream`
+  has this shape, so it reads as `xdr-ndjson` once decompressed.
+- `xdr-csv`: a header row of column names, then one row per record (RFC 4180 quoting).
+- `xdr-api`: the `{"reply": {...}}` response of the XQL API's `get_query_results`, with the rows
+  in `reply.results.data`.
+
+API shapes are from the Cortex XDR REST API reference, "Get XQL Query Results"
+(https://docs-cortex.paloaltonetworks.com/r/Cortex-XDR-REST-API/Get-XQL-Query-Results) and
+"Get XQL Query Results Stream"
+(https://docs-cortex.paloaltonetworks.com/r/Cortex-XDR-REST-API/Get-XQL-Query-Results-Stream).
+A reply holds at most 1,000 rows. Larger result sets come back as `results.stream_id`, and their
+rows must be fetched with `get_query_results_stream`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Final
+
+from rmmhunt.errors import InputError
+from rmmhunt.readers.base import InputFile, Reader, ReadOptions, ReadStats
+from rmmhunt.readers.xdr_json import (
+    UTF8_BOM,
+    ArraySyntaxError,
+    first_object,
+    iter_array,
+    reply_first_row,
+)
+from rmmhunt.readers.xdr_values import RecordError, normalise_record
+from rmmhunt.schema import COLUMN_NAMES, Row
+
+if TYPE_CHECKING:
+    from _csv import Reader as CsvReader
+
+DETECTION_KEYS: Final = frozenset(
+    {
+        "_time",
+        "event_type",
+        "agent_hostname",
+        "action_process_image_name",
+        "event_id",
+        "agent_id",
+        "actor_process_image_name",
+    }
+)
+"""Columns that mark a record as `xdr_data`; detection requires at least two of them."""
+
+MAX_REPLY_BYTES: Final = 256 * 1024 * 1024
+"""Maximum size of an XQL API reply, which is loaded whole (the API caps it at 1,000 rows)."""
+
+_FIRST_BYTES_SHOWN: Final = 40
+
+
+def has_xdr_keys(keys: Iterable[str]) -> bool:
+    """Return whether at least two of the keys are `xdr_data` columns used for detection."""
+    return len(DETECTION_KEYS.intersection(key.strip() for key in keys)) >= 2
+
+
+def _head_text(head: bytes) -> str:
+    # The head may end inside a multi-byte character, so decoding replaces rather than fails.
+    return head.removeprefix(UTF8_BOM).decode("utf-8", errors="replace")
+
+
+def _is_empty(source: InputFile) -> bool:
+    return not source.head.removeprefix(UTF8_BOM).strip()
+
+
+def _empty_file_error(source: InputFile, format_name: str) -> InputError:
+    return InputError(
+        f"empty file: no {format_name} records",
+        path=source.display,
+        hint="check that the export finished writing and that the right file was given",
+    )
+
+
+def _unreadable_error(source: InputFile, expected: str) -> InputError:
+    first = source.head.removeprefix(UTF8_BOM)[:_FIRST_BYTES_SHOWN]
+    return InputError(
+        f"not {expected}: the file starts with {first!r}",
+        path=source.display,
+        hint="export the xdr_data rows from Cortex XDR again as JSON, NDJSON or CSV",
+    )
+
+
+def _emit_row(
+    record: object,
+    number: int,
+    line: int | None,
+    source: InputFile,
+    stats: ReadStats,
+    options: ReadOptions,
+    format_name: str,
+) -> Row | None:
+    """Normalise one record and count it; return its row, or None when it was skipped."""
+    where = "" if line is not None else f"row {number}: "
+    if not isinstance(record, Mapping):
+        kind = type(record).__name__
+        stats.warn(
+            InputError(
+                f"{where}record is a JSON {kind}, not an object", path=source.display, line=line
+            )
+        )
+        stats.skip("malformed_record")
+        return None
+
+    try:
+        normalised = normalise_record(record, options)
+    except RecordError as error:
+        located = InputError(where + error.message, path=source.display, line=line, hint=error.hint)
+        stats.warn(located)
+        stats.skip(error.reason)
+        return None
+
+    for message in normalised.field_warnings:
+        stats.warn(InputError(where + message, path=source.display, line=line))
+    if not normalised.row:
+        stats.skip("empty_record")
+        return None
+
+    row = normalised.row
+    row["source_format"] = format_name
+    row["source_file"] = source.display
+    row["source_record"] = str(number)
+    stats.records_read += 1
+    return row
+
+
+class XdrJsonReader:
+    """Reads a JSON array of `xdr_data` row objects."""
+
+    format_name = "xdr-json"
+
+    def detect(self, head: bytes, name: str) -> bool:
+        """Accept a JSON array whose first object has `xdr_data` column names as keys."""
+        text = _head_text(head).lstrip()
+        if not text.startswith("["):
+            return False
+        record = first_object(text)
+        return record is not None and has_xdr_keys(record)
+
+    def read(self, source: InputFile, stats: ReadStats, options: ReadOptions) -> Iterator[Row]:
+        """Yield one row per array element; `source_record` is the element's 1-based index."""
+        if _is_empty(source):
+            raise _empty_file_error(source, "JSON array")
+        if not _head_text(source.head).lstrip().startswith("["):
+            raise _unreadable_error(source, "a JSON array")
+
+        try:
+            for element in iter_array(source.stream):
+                row = _emit_row(
+                    element.value,
+                    element.index,
+                    element.line,
+                    source,
+                    stats,
+                    options,
+                    self.format_name,
+                )
+                if row is not None:
+                    yield row
+        except ArraySyntaxError as error:
+            # NOTE: an array cannot be resynchronised after a syntax error, so the elements after
+            # it are not read and are not counted.
+            stats.warn(
+                InputError(
+                    f"{error.message}; the rest of the file is not read",
+                    path=source.display,
+                    line=error.line,
+                    hint="fix the JSON at that line, or export the rows again as NDJSON",
+                )
+            )
+            stats.skip("malformed_record")
+
+
+class XdrNdjsonReader:
+    """Reads NDJSON with one `xdr_data` row object per line, as the XQL results stream sends."""
+
+    format_name = "xdr-ndjson"
+
+    def detect(self, head: bytes, name: str) -> bool:
+        """Accept NDJSON whose first line is an object with `xdr_data` column names as keys."""
+        text = _head_text(head).lstrip()
+        if not text.startswith("{"):
+            return False
+        record = first_object(text)
+        return record is not None and has_xdr_keys(record)
+
+    def read(self, source: InputFile, stats: ReadStats, options: ReadOptions) -> Iterator[Row]:
+        """Yield one row per non-blank line; `source_record` is the 1-based line number."""
+        if _is_empty(source):
+            raise _empty_file_error(source, "NDJSON")
+
+        for line_number, raw_line in enumerate(source.stream, start=1):
+            if line_number == 1:
+                raw_line = raw_line.removeprefix(UTF8_BOM)
+            # Invalid UTF-8 survives as lone surrogates, which the normaliser rejects per field.
+            text = raw_line.decode("utf-8", errors="surrogateescape").strip()
+            if not text:
+                continue
+
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError as error:
+                stats.warn(
+                    InputError(
+                        f"invalid JSON: {error.msg} at column {error.colno}",
+                        path=source.display,
+                        line=line_number,
+                        hint="the line is skipped; each line must be one complete JSON object",
+                    )
+                )
+                stats.skip("malformed_record")
+                continue
+
+            row = _emit_row(
+                record, line_number, line_number, source, stats, options, self.format_name
+            )
+            if row is not None:
+                yield row
+
+
+class XdrCsvReader:
+    """Reads CSV whose header row names `xdr_data` columns, as the Cortex console exports it."""
+
+    format_name = "xdr-csv"
+
+    def detect(self, head: bytes, name: str) -> bool:
+        """Accept text whose first line is a CSV header with `xdr_data` column names."""
+        text = _head_text(head).lstrip("\r\n")
+        if text.lstrip().startswith(("[", "{")):
+            return False
+        first_line = text.split("\n", 1)[0]
+        header = next(csv.reader([first_line]), [])
+        return has_xdr_keys(header)
+
+    def read(self, source: InputFile, stats: ReadStats, options: ReadOptions) -> Iterator[Row]:
+        """Yield one row per CSV record; `source_record` is the line the record starts on."""
+        if _is_empty(source):
+            raise _empty_file_error(source, "CSV")
+
+        text = io.TextIOWrapper(
+            source.stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
+        try:
+            yield from self._read_rows(csv.reader(text), source, stats, options)
+        finally:
+            text.detach()  # the caller owns the binary stream and closes it
+
+    def _read_rows(
+        self,
+        records: CsvReader,
+        source: InputFile,
+        stats: ReadStats,
+        options: ReadOptions,
+    ) -> Iterator[Row]:
+        header = [name.strip() for name in next(records, [])]
+        if not COLUMN_NAMES.intersection(header):
+            raise _unreadable_error(source, "a CSV export of xdr_data (no column names in header)")
+
+        while True:
+            start_line = records.line_num + 1
+            try:
+                fields = next(records)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                self._warn_malformed(source, stats, start_line, f"invalid CSV: {error}")
+                continue
+
+            if not fields:
+                continue  # a blank line is no record
+            if len(fields) != len(header):
+                message = f"row has {len(fields)} fields but the header has {len(header)}"
+                self._warn_malformed(source, stats, start_line, message)
+                continue
+
+            record = dict(zip(header, fields, strict=True))
+            row = _emit_row(
+                record, start_line, start_line, source, stats, options, self.format_name
+            )
+            if row is not None:
+                yield row
+
+    @staticmethod
+    def _warn_malformed(source: InputFile, stats: ReadStats, line: int, message: str) -> None:
+        hint = "the row is skipped; check its quoting and field count"
+        stats.warn(InputError(message, path=source.display, line=line, hint=hint))
+        stats.skip("malformed_record")
+
+
+class XdrApiReader:
+    """Reads the `{"reply": ...}` response of the XQL API's `get_query_results`."""
+
+    format_name = "xdr-api"
+
+    def detect(self, head: bytes, name: str) -> bool:
+        """Accept an XQL reply whose first row, when the head holds it, has `xdr_data` keys."""
+        is_reply, first_row = reply_first_row(_head_text(head))
+        return is_reply and (first_row is None or has_xdr_keys(first_row))
+
+    def read(self, source: InputFile, stats: ReadStats, options: ReadOptions) -> Iterator[Row]:
+        """Yield one row per entry of `reply.results.data`; `source_record` is its 1-based index.
+
+        Raises:
+            InputError: the file is not a successful XQL reply, or its rows are in a stream.
+        """
+        if _is_empty(source):
+            raise _empty_file_error(source, "XQL API reply")
+
+        rows = self._load_rows(source, stats)
+        for number, record in enumerate(rows, start=1):
+            row = _emit_row(record, number, None, source, stats, options, self.format_name)
+            if row is not None:
+                yield row
+
+    def _load_rows(self, source: InputFile, stats: ReadStats) -> list[object]:
+        reply = _load_reply(source)
+        status = reply.get("status")
+        if status is not None and str(status).upper() != "SUCCESS":
+            raise InputError(
+                f"XQL query status is {status!r}, so the reply holds no complete results",
+                path=source.display,
+                hint="call get_query_results until its status is SUCCESS, and save that reply",
+            )
+
+        results = reply.get("results")
+        if isinstance(results, Mapping) and "data" not in results and "stream_id" in results:
+            raise InputError(
+                f"the rows are in XQL results stream {results['stream_id']!r}, not in this reply",
+                path=source.display,
+                hint="fetch them with get_query_results_stream and read its NDJSON body",
+            )
+        data = results.get("data") if isinstance(results, Mapping) else None
+        if not isinstance(data, list):
+            raise InputError(
+                "the XQL reply has no reply.results.data array of rows",
+                path=source.display,
+                hint="save the whole response of get_query_results, with its results",
+            )
+
+        expected = reply.get("number_of_results")
+        if isinstance(expected, int) and expected != len(data):
+            message = f"reply states number_of_results {expected} but holds {len(data)} rows"
+            stats.warn(InputError(message, path=source.display))
+        return data
+
+
+def _load_reply(source: InputFile) -> Mapping[str, object]:
+    size = source.stream.seek(0, io.SEEK_END)
+    source.stream.seek(0)
+    if size > MAX_REPLY_BYTES:
+        raise InputError(
+            f"XQL reply of {size} bytes is larger than the {MAX_REPLY_BYTES} bytes read whole",
+            path=source.display,
+            hint="fetch large result sets with get_query_results_stream and read them as NDJSON",
+        )
+
+    text = source.stream.read().removeprefix(UTF8_BOM).decode("utf-8", errors="surrogateescape")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"invalid JSON in XQL reply: {error.msg}",
+            path=source.display,
+            line=error.lineno,
+            column=error.colno,
+            hint="save the response of get_query_results again; it may have been cut off",
+        ) from error
+
+    reply = document.get("reply") if isinstance(document, Mapping) else None
+    if not isinstance(reply, Mapping):
+        raise _unreadable_error(source, 'an XQL reply (no "reply" object)')
+    return reply
+
+
+def xdr_readers() -> list[Reader]:
+    """Return the Cortex XDR readers, the most specific shape first."""
+    return [XdrApiReader(), XdrJsonReader(), XdrNdjsonReader(), XdrCsvReader()]

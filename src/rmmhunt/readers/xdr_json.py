@@ -1,0 +1,193 @@
+"""JSON helpers for the Cortex XDR readers: an incremental array parser and head inspection.
+
+A JSON array is parsed element by element with `json.JSONDecoder.raw_decode` over a sliding text
+buffer, so memory stays near the size of one element whatever the size of the file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Final
+
+CHUNK_CHARS: Final = 1024 * 1024
+"""Characters read from the stream each time the buffer runs short."""
+
+MAX_ELEMENT_CHARS: Final = 64 * 1024 * 1024
+"""Maximum size of one array element; a larger one is reported as malformed."""
+
+UTF8_BOM: Final = b"\xef\xbb\xbf"
+
+_DECODER: Final = json.JSONDecoder()
+_WHITESPACE: Final = re.compile(r"[ \t\r\n]*")
+_REPLY_START: Final = re.compile(r'^\s*\{\s*"reply"\s*:\s*\{')
+_DATA_ARRAY: Final = re.compile(r'"data"\s*:\s*\[')
+
+
+class ArraySyntaxError(Exception):
+    """The array is not valid JSON from `line` on, so no later element can be found."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@dataclass
+class ArrayElement:
+    """One decoded element with its 1-based index in the array and the line it starts on."""
+
+    index: int
+    line: int
+    value: object
+
+
+class _Buffer:
+    """A text buffer over a stream that drops consumed text and counts the lines it dropped."""
+
+    def __init__(self, text: io.TextIOBase, chunk_chars: int) -> None:
+        self.text_stream = text
+        self.chunk_chars = chunk_chars
+        self.text = ""
+        self.pos = 0
+        self.eof = False
+        self.dropped_lines = 0
+
+    def fill(self, size: int | None = None) -> bool:
+        """Append up to `size` characters (one chunk by default); return False at the end."""
+        if self.eof:
+            return False
+        chunk = self.text_stream.read(size or self.chunk_chars)
+        if not chunk:
+            self.eof = True
+            return False
+        self.dropped_lines += self.text.count("\n", 0, self.pos)
+        self.text = self.text[self.pos :] + chunk
+        self.pos = 0
+        return True
+
+    def skip_whitespace(self) -> str:
+        """Move past white space and return the next character, or "" at the end."""
+        while True:
+            match = _WHITESPACE.match(self.text, self.pos)
+            self.pos = match.end() if match else self.pos
+            if self.pos < len(self.text):
+                return self.text[self.pos]
+            if not self.fill():
+                return ""
+
+    def line(self) -> int:
+        return self.dropped_lines + self.text.count("\n", 0, self.pos) + 1
+
+
+def iter_array(
+    stream: BinaryIO, *, chunk_chars: int = CHUNK_CHARS, max_element_chars: int = MAX_ELEMENT_CHARS
+) -> Iterator[ArrayElement]:
+    """Yield the elements of the top-level JSON array in a UTF-8 stream, one at a time.
+
+    Bytes that are not valid UTF-8 reach the caller as lone surrogates (`surrogateescape`), so
+    the caller can reject that one element.
+
+    Raises:
+        ArraySyntaxError: the text is not a JSON array from some point on. Elements before that
+            point have been yielded.
+    """
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    try:
+        yield from _iter_elements(_Buffer(text, chunk_chars), max_element_chars)
+    finally:
+        text.detach()  # the caller owns the binary stream and closes it
+
+
+def _iter_elements(buffer: _Buffer, max_element_chars: int) -> Iterator[ArrayElement]:
+    if buffer.skip_whitespace() != "[":
+        raise ArraySyntaxError("expected '[' at the start of a JSON array", buffer.line())
+    buffer.pos += 1
+
+    index = 0
+    if buffer.skip_whitespace() == "]":
+        return
+    while True:
+        index += 1
+        line = buffer.line()
+        value = _decode_element(buffer, max_element_chars, line)
+        yield ArrayElement(index=index, line=line, value=value)
+
+        separator = buffer.skip_whitespace()
+        buffer.pos += 1
+        if separator == "]":
+            return
+        if separator != ",":
+            found = repr(separator) if separator else "the end of the file"
+            raise ArraySyntaxError(
+                f"expected ',' or ']' after element {index}, found {found}", buffer.line()
+            )
+        buffer.skip_whitespace()
+
+
+def _decode_element(buffer: _Buffer, max_element_chars: int, line: int) -> object:
+    while True:
+        try:
+            value, end = _DECODER.raw_decode(buffer.text, buffer.pos)
+        except json.JSONDecodeError as error:
+            # The element may only be cut off by the end of the buffer, so read on and retry.
+            if _can_grow(buffer, max_element_chars):
+                continue
+            raise ArraySyntaxError(f"invalid JSON: {error.msg}", line) from error
+
+        # A number that ends exactly at the buffer's end may continue in the next chunk.
+        if end == len(buffer.text) and _can_grow(buffer, max_element_chars):
+            continue
+        buffer.pos = end
+        return value
+
+
+def _can_grow(buffer: _Buffer, max_element_chars: int) -> bool:
+    pending = len(buffer.text) - buffer.pos
+    if pending > max_element_chars:
+        return False
+    # Doubling the unparsed text on each retry keeps a large element's cost linear in its size.
+    return buffer.fill(max(buffer.chunk_chars, pending))
+
+
+def first_object(head_text: str) -> dict[str, object] | None:
+    """Decode the first JSON object of an array or of NDJSON from the start of a file.
+
+    Returns None when the head holds no complete object at that place.
+    """
+    text = head_text.lstrip()
+    if text.startswith("["):
+        text = text[1:].lstrip()
+    elif text.startswith("{"):
+        text = text.split("\n", 1)[0]
+    if not text.startswith("{"):
+        return None
+
+    try:
+        value, _ = _DECODER.raw_decode(text)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def reply_first_row(head_text: str) -> tuple[bool, dict[str, object] | None]:
+    """Inspect the head of a `{"reply": ...}` document from the XQL API.
+
+    Returns whether the head starts like an XQL reply (a `reply` object with XQL keys such as
+    `number_of_results`, `query_cost` or `stream_id`), and the first row of `results.data` when
+    the head contains it complete.
+    """
+    start = _REPLY_START.match(head_text)
+    if not start:
+        return False, None
+    if not any(key in head_text for key in ('"number_of_results"', '"query_cost"', '"stream_id"')):
+        return False, None
+
+    results_at = head_text.find('"results"', start.end())
+    data = _DATA_ARRAY.search(head_text, results_at) if results_at >= 0 else None
+    if data is None:
+        return True, None
+    return True, first_object(head_text[data.end() - 1 :])
