@@ -1,0 +1,164 @@
+"""The normalised `xdr_data` dataset, held in DuckDB in process.
+
+Readers' rows are appended in Arrow batches to a staging table. `finalise()` then builds the
+`xdr_data` table, which the hunt and XQL queries read. Unless deduplication is off, events that
+reached the run through overlapping inputs (a copied EVTX file, or one event in both EVTX and an
+export) become one row whose `sources` column lists every copy. `_row` numbers the rows in the
+order they arrived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Final
+
+import duckdb
+import pyarrow as pa
+
+from rmmhunt.schema import ARROW_SCHEMA, COLUMN_NAMES, Row
+
+BATCH_ROWS: Final = 20_000
+"""Rows converted to Arrow and appended in one step."""
+
+STAGING_TABLE: Final = "xdr_events_staged"
+TABLE: Final = "xdr_data"
+
+# Kinds of events for the summary's `events_by_kind`, as SQL conditions on xdr_data.
+EVENT_KINDS: Final[dict[str, str]] = {
+    "process_start": "event_type = 'PROCESS' AND event_sub_type = 'PROCESS_START'",
+    "service_install": "event_type = 'EVENT_LOG' AND action_evtlog_event_id IN (7045, 4697)",
+    "scheduled_task": ("event_type = 'EVENT_LOG' AND action_evtlog_event_id IN (4698, 106, 129)"),
+    "network": "event_type = 'NETWORK' AND coalesce(event_sub_type, '') <> 'DNS_QUERY'",
+    "dns_query": "event_type = 'NETWORK' AND event_sub_type = 'DNS_QUERY'",
+    "file": "event_type = 'FILE'",
+    "registry": "event_type = 'REGISTRY'",
+}
+
+
+class Dataset:
+    """An in-process DuckDB database holding the `xdr_data` table."""
+
+    def __init__(self, database: str = ":memory:") -> None:
+        self.connection = duckdb.connect(database)
+        self.connection.execute("SET TimeZone = 'UTC'")
+        self._pending: list[Row] = []
+        self._staged = False
+        self._arrived = 0
+        self.duplicates_removed = 0
+
+    def add(self, row: Row) -> None:
+        """Append one normalised row; unknown keys are a programming error."""
+        unknown = row.keys() - COLUMN_NAMES
+        if unknown:
+            raise ValueError(f"row has keys that are not dataset columns: {sorted(unknown)}")
+        self._pending.append(row)
+        if len(self._pending) >= BATCH_ROWS:
+            self._flush()
+
+    def add_all(self, rows: Iterable[Row]) -> int:
+        """Append rows and return how many were added."""
+        count = 0
+        for row in rows:
+            self.add(row)
+            count += 1
+        return count
+
+    def _flush(self) -> None:
+        if not self._pending:
+            if not self._staged:
+                self._append(pa.Table.from_pylist([], schema=ARROW_SCHEMA))
+            return
+        batch = pa.Table.from_pylist(self._pending, schema=ARROW_SCHEMA)
+        self._pending = []
+        self._append(batch)
+
+    def _append(self, batch: pa.Table) -> None:
+        # An explicit arrival number keeps the first copy of a duplicate deterministic.
+        ordinals = pa.array(range(self._arrived, self._arrived + batch.num_rows), pa.int64())
+        self._arrived += batch.num_rows
+        batch = batch.append_column("_row", ordinals)
+        self.connection.register("incoming_batch", batch)
+        if self._staged:
+            self.connection.execute(f"INSERT INTO {STAGING_TABLE} SELECT * FROM incoming_batch")
+        else:
+            self.connection.execute(f"CREATE TABLE {STAGING_TABLE} AS SELECT * FROM incoming_batch")
+            self._staged = True
+        self.connection.unregister("incoming_batch")
+
+    def finalise(self, *, dedup: bool = True) -> None:
+        """Build `xdr_data` from the staged rows, merging duplicate events unless told not to.
+
+        Windows events carry an `event_id` built from host, channel and record id; other events
+        carry the vendor's event id. Two rows are the same event when their `event_id` is equal
+        and their times agree to the millisecond, because EVTX keeps 100 ns and most exports
+        keep milliseconds. Rows without an `event_id` are never merged.
+        """
+        self._flush()
+        source = "{'file': source_file, 'record': source_record, 'format': source_format}"
+        staged = self.connection.execute(f"SELECT count(*) FROM {STAGING_TABLE}").fetchone()
+        staged_rows = int(staged[0]) if staged else 0
+
+        if dedup:
+            key = (
+                "CASE WHEN event_id IS NULL THEN CAST(_row AS VARCHAR) "
+                "ELSE event_id || '|' || coalesce(CAST(date_trunc('millisecond', _time) "
+                "AS VARCHAR), '') END"
+            )
+        else:
+            key = "CAST(_row AS VARCHAR)"
+
+        self.connection.execute(
+            f"""
+            CREATE OR REPLACE TABLE {TABLE} AS
+            WITH keyed AS (
+                SELECT *, {key} AS _key FROM {STAGING_TABLE}
+            ),
+            grouped AS (
+                SELECT _key, min(_row) AS _first,
+                       list({source} ORDER BY _row) AS sources
+                FROM keyed GROUP BY _key
+            )
+            SELECT {", ".join("k." + name for name in ARROW_SCHEMA.names)}, g.sources, k._row
+            FROM keyed k JOIN grouped g ON k._row = g._first
+            ORDER BY k._row
+            """
+        )
+        kept = self.connection.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
+        self.duplicates_removed = staged_rows - (int(kept[0]) if kept else 0)
+        self.connection.execute(f"DROP TABLE {STAGING_TABLE}")
+
+    def count_events_by_kind(self) -> dict[str, int]:
+        """Count the dataset's events by kind, for the summary."""
+        counts: dict[str, int] = {}
+        for kind, condition in EVENT_KINDS.items():
+            result = self.connection.execute(
+                f"SELECT count(*) FROM {TABLE} WHERE {condition}"
+            ).fetchone()
+            counts[kind] = int(result[0]) if result else 0
+        return counts
+
+    def count_rows(self, condition: str = "TRUE") -> int:
+        """Count rows of `xdr_data` that satisfy a SQL condition written by the caller."""
+        result = self.connection.execute(
+            f"SELECT count(*) FROM {TABLE} WHERE {condition}"
+        ).fetchone()
+        return int(result[0]) if result else 0
+
+    def query(self, sql: str, parameters: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Run SQL and return its rows as dictionaries."""
+        cursor = self.connection.execute(sql, parameters or [])
+        names = [column[0] for column in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def load_table(self, name: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+        """Create or replace a small table of text columns, such as the catalog's indicators."""
+        table = pa.table(
+            {column: pa.array([row.get(column) for row in rows], pa.string()) for column in columns}
+        )
+        self.connection.register("incoming_table", table)
+        self.connection.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM incoming_table")
+        self.connection.unregister("incoming_table")
+
+    def close(self) -> None:
+        """Close the DuckDB connection."""
+        self.connection.close()

@@ -1,0 +1,337 @@
+"""Input discovery: walk paths, open archives and standard input, hash files, pick a reader.
+
+Inputs are opened read-only and never modified. Archive members and standard input are
+buffered in spooled temporary files (in memory up to SPOOL_MEMORY_BYTES, then in the system's
+temporary directory, never next to the inputs), because pyevtx-rs and format detection need a
+seekable stream. A member or stream larger than MAX_BUFFERED_BYTES is rejected rather than read
+partly.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import sys
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, BinaryIO
+
+from rmmhunt.errors import InputError
+from rmmhunt.readers.base import HEAD_SIZE, InputFile, Reader
+
+SPOOL_MEMORY_BYTES = 64 * 1024 * 1024
+"""Archive members and stdin stay in memory up to this size, then spill to a temporary file."""
+
+MAX_BUFFERED_BYTES = 8 * 1024 * 1024 * 1024
+"""Largest archive member or standard input that is buffered; larger ones fail with an error."""
+
+MAX_ARCHIVE_DEPTH = 3
+"""Archives nested deeper than this (a zip in a zip in a zip ...) are not opened."""
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZIP_MAGIC = b"PK\x03\x04"
+_EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+
+
+@dataclass
+class InputRecord:
+    """An input file as the summary lists it."""
+
+    path: str
+    sha256: str | None
+    size: int | None
+    format: str | None = None
+    members: int = 0
+
+
+@dataclass
+class InputFailure:
+    """A file that could not be read at all."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class Discovery:
+    """What input discovery found: files to read, their hashes, and files that failed."""
+
+    inputs: list[InputRecord] = field(default_factory=list)
+    failures: list[InputFailure] = field(default_factory=list)
+
+
+def iter_paths(paths: list[str], discovery: Discovery) -> Iterator[tuple[str, Path | None]]:
+    """Expand the given paths: directories recursively in sorted order, `-` as standard input.
+
+    Yields `(display, path)` pairs; `path` is None for standard input. Paths that do not exist or
+    cannot be listed are added to `discovery.failures`.
+    """
+    for given in paths:
+        if given == "-":
+            yield "-", None
+            continue
+
+        path = Path(given)
+        if path.is_dir():
+            yield from _walk_directory(path, discovery)
+        elif path.is_file():
+            yield str(path), path
+        elif path.exists():
+            discovery.failures.append(InputFailure(str(path), "not a regular file or directory"))
+        else:
+            discovery.failures.append(
+                InputFailure(str(path), "file not found: check the path and try again")
+            )
+
+
+def _walk_directory(root: Path, discovery: Discovery) -> Iterator[tuple[str, Path]]:
+    def on_error(error: OSError) -> None:
+        discovery.failures.append(
+            InputFailure(str(error.filename or root), f"cannot list directory: {error.strerror}")
+        )
+
+    for directory, subdirs, files in os.walk(root, onerror=on_error):
+        subdirs.sort()
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            yield str(Path(directory) / name), Path(directory) / name
+
+
+def open_inputs(display: str, path: Path | None, discovery: Discovery) -> Iterator[InputFile]:
+    """Open one path (or stdin) and yield its readable streams, unpacking gzip and zip archives.
+
+    The file's SHA-256 is recorded in `discovery.inputs`. Errors that make the file unreadable
+    are recorded in `discovery.failures`; a bad archive member fails alone.
+    """
+    try:
+        if path is None:
+            stream: BinaryIO = _spool(sys.stdin.buffer, "-")
+        else:
+            stream = path.open("rb")
+    except (OSError, InputError) as error:
+        discovery.failures.append(InputFailure(display, _describe(error)))
+        return
+
+    with stream:
+        record = InputRecord(display, None, None)
+        try:
+            record.sha256, record.size = _hash_stream(stream)
+        except OSError as error:
+            discovery.failures.append(InputFailure(display, f"cannot read file: {error}"))
+            return
+        discovery.inputs.append(record)
+        yield from _unpack(display, stream, discovery, depth=0, record=record)
+
+
+def _unpack(
+    display: str, stream: BinaryIO, discovery: Discovery, *, depth: int, record: InputRecord
+) -> Iterator[InputFile]:
+    head = _read_head(stream)
+    if depth >= MAX_ARCHIVE_DEPTH and head.startswith((_GZIP_MAGIC, _ZIP_MAGIC)):
+        discovery.failures.append(
+            InputFailure(display, f"archive nested more than {MAX_ARCHIVE_DEPTH} levels deep")
+        )
+        return
+
+    if head.startswith(_GZIP_MAGIC):
+        yield from _unpack_gzip(display, stream, discovery, depth=depth, record=record)
+    elif head.startswith((_ZIP_MAGIC, _EMPTY_ZIP_MAGIC)):
+        yield from _unpack_zip(display, stream, discovery, depth=depth, record=record)
+    else:
+        yield InputFile(display=display, stream=stream, head=head)
+
+
+def _unpack_gzip(
+    display: str, stream: BinaryIO, discovery: Discovery, *, depth: int, record: InputRecord
+) -> Iterator[InputFile]:
+    member_display = f"{display}!{_gzip_member_name(display)}"
+    try:
+        with gzip.GzipFile(fileobj=stream, mode="rb") as packed:
+            spooled = _spool(packed, member_display)
+    except (OSError, EOFError, zlib.error, InputError) as error:
+        discovery.failures.append(InputFailure(display, f"invalid gzip data: {_describe(error)}"))
+        return
+
+    with spooled:
+        record.members += 1
+        yield from _unpack(member_display, spooled, discovery, depth=depth + 1, record=record)
+
+
+def _unpack_zip(
+    display: str, stream: BinaryIO, discovery: Discovery, *, depth: int, record: InputRecord
+) -> Iterator[InputFile]:
+    try:
+        archive = zipfile.ZipFile(stream)
+    except (zipfile.BadZipFile, OSError) as error:
+        discovery.failures.append(InputFailure(display, f"invalid zip archive: {error}"))
+        return
+
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir() or info.filename.startswith("__MACOSX/"):
+                continue
+            member_display = f"{display}!{info.filename}"
+            if info.file_size > MAX_BUFFERED_BYTES:
+                discovery.failures.append(InputFailure(member_display, _too_large(info.file_size)))
+                continue
+            try:
+                with archive.open(info) as packed:
+                    spooled = _spool(packed, member_display)
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, InputError) as error:
+                reason = f"cannot read archive member: {_describe(error)}"
+                discovery.failures.append(InputFailure(member_display, reason))
+                continue
+            except RuntimeError as error:
+                # zipfile raises RuntimeError for encrypted members.
+                discovery.failures.append(InputFailure(member_display, str(error)))
+                continue
+
+            with spooled:
+                record.members += 1
+                yield from _unpack(
+                    member_display, spooled, discovery, depth=depth + 1, record=record
+                )
+
+
+def _spool(source: IO[bytes] | io.BufferedIOBase, display: str) -> BinaryIO:
+    # The caller closes the returned stream.
+    spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES, mode="w+b")  # noqa: SIM115
+    copied = 0
+    try:
+        while True:
+            block = source.read(1024 * 1024)
+            if not block:
+                break
+            copied += len(block)
+            if copied > MAX_BUFFERED_BYTES:
+                raise InputError(
+                    _too_large(copied),
+                    path=display,
+                    hint="extract it to disk and pass the extracted file",
+                )
+            spooled.write(block)
+    except BaseException:
+        spooled.close()
+        raise
+    spooled.seek(0)
+    return spooled  # type: ignore[return-value]
+
+
+def _hash_stream(stream: BinaryIO) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    stream.seek(0)
+    while True:
+        block = stream.read(1024 * 1024)
+        if not block:
+            break
+        digest.update(block)
+        size += len(block)
+    stream.seek(0)
+    return digest.hexdigest(), size
+
+
+def _read_head(stream: BinaryIO) -> bytes:
+    stream.seek(0)
+    head = stream.read(HEAD_SIZE)
+    stream.seek(0)
+    return head
+
+
+def _gzip_member_name(display: str) -> str:
+    name = display.rsplit("!", 1)[-1]
+    name = Path(name.replace("\\", "/")).name
+    if name.lower().endswith(".gz"):
+        return name[:-3]
+    if name.lower().endswith(".tgz"):
+        return name[:-4] + ".tar"
+    return name or "stdin"
+
+
+def _too_large(size: int) -> str:
+    return (
+        f"archive member or stream of {size} bytes is larger than the buffer cap of "
+        f"{MAX_BUFFERED_BYTES} bytes"
+    )
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, InputError):
+        return error.message
+    return str(error) or type(error).__name__
+
+
+def detect_reader(source: InputFile, readers: list[Reader]) -> Reader | None:
+    """Return the first reader that accepts the input's content, or None."""
+    name = source.display.rsplit("!", 1)[-1]
+    for reader in readers:
+        if reader.detect(source.head, name):
+            return reader
+    return None
+
+
+def describe_unknown(source: InputFile, readers: list[Reader]) -> str:
+    """Describe a file no reader recognised: formats tried, and the keys or header it has."""
+    tried = ", ".join(reader.format_name for reader in readers) or "none"
+    head = source.head
+    if not head:
+        found = "the file is empty"
+    else:
+        found = f"first bytes {_printable_prefix(head)}"
+        keys = _sniff_keys(head)
+        if keys:
+            found += f"; keys or header found: {keys}"
+    return f"no reader recognises this format (tried: {tried}); {found}"
+
+
+def _printable_prefix(head: bytes, limit: int = 16) -> str:
+    prefix = head[:limit]
+    text = "".join(chr(b) if 32 <= b < 127 else "." for b in prefix)
+    return f"{prefix.hex(' ')} ({text!r})"
+
+
+def _sniff_keys(head: bytes) -> str | None:
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if text.startswith(("{", "[")):
+        decoder = json.JSONDecoder()
+        body = text.lstrip("[ \t\r\n")
+        try:
+            value, _ = decoder.raw_decode(body)
+        except ValueError:
+            return None
+        if isinstance(value, dict):
+            return ", ".join(sorted(str(key) for key in value)[:20])
+        return None
+    first_line = text.splitlines()[0] if text else ""
+    if "," in first_line or "\t" in first_line:
+        return first_line[:200]
+    return None
+
+
+def copy_limit_note() -> str:
+    """Describe the buffering limits, for the README and the help text."""
+    return (
+        f"archive members and stdin are buffered up to {MAX_BUFFERED_BYTES // 1024**3} GiB "
+        f"({SPOOL_MEMORY_BYTES // 1024**2} MiB in memory, the rest in a temporary file)"
+    )
+
+
+__all__ = [
+    "MAX_BUFFERED_BYTES",
+    "Discovery",
+    "InputFailure",
+    "InputRecord",
+    "copy_limit_note",
+    "describe_unknown",
+    "detect_reader",
+    "iter_paths",
+    "open_inputs",
+]

@@ -1,0 +1,160 @@
+"""Load inputs into the dataset, and run the hunt with the summary it needs.
+
+This module joins the layers: input discovery, readers, the dataset and the hunt. It returns
+values and never prints; the CLI decides what to show.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rmmhunt import __version__
+from rmmhunt.catalog.loader import Catalog
+from rmmhunt.dataset import Dataset
+from rmmhunt.errors import InputError
+from rmmhunt.hunt import HuntOptions, run_hunt
+from rmmhunt.inputs import (
+    Discovery,
+    InputFailure,
+    describe_unknown,
+    detect_reader,
+    iter_paths,
+    open_inputs,
+)
+from rmmhunt.readers.base import InputFile, Reader, ReadOptions, ReadStats
+from rmmhunt.readers.registry import all_readers
+from rmmhunt.report.model import FailedFile, InputEntry, RunSummary
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str], None]
+
+
+@dataclass
+class LoadResult:
+    """The dataset built from the inputs, with the accounting of how it was built."""
+
+    dataset: Dataset
+    stats: ReadStats
+    discovery: Discovery
+    files_read: int = 0
+    formats: Counter[str] = field(default_factory=Counter)
+
+
+def load_inputs(
+    paths: Sequence[str],
+    *,
+    options: ReadOptions | None = None,
+    readers: list[Reader] | None = None,
+    dedup: bool = True,
+    progress: ProgressCallback | None = None,
+    database: str = ":memory:",
+) -> LoadResult:
+    """Read every input into a new dataset. One bad file or record never stops the others."""
+    options = options or ReadOptions()
+    readers = readers if readers is not None else all_readers()
+    result = LoadResult(dataset=Dataset(database), stats=ReadStats(), discovery=Discovery())
+
+    for display, path in iter_paths(list(paths), result.discovery):
+        for source in open_inputs(display, path, result.discovery):
+            if progress is not None:
+                progress(source.display)
+            _read_one(source, readers, options, result)
+
+    result.dataset.finalise(dedup=dedup)
+    return result
+
+
+def _read_one(
+    source: InputFile, readers: list[Reader], options: ReadOptions, result: LoadResult
+) -> None:
+    reader = detect_reader(source, readers)
+    if reader is None:
+        reason = describe_unknown(source, readers)
+        result.discovery.failures.append(InputFailure(source.display, reason))
+        return
+
+    stats = result.stats
+    try:
+        for row in reader.read(source, stats, options):
+            row.setdefault("source_format", reader.format_name)
+            row.setdefault("source_file", source.display)
+            result.dataset.add(row)
+            stats.records_normalised += 1
+    except InputError as error:
+        result.discovery.failures.append(InputFailure(source.display, error.message))
+        return
+    except Exception as error:  # noqa: BLE001 - a reader bug must not stop the other files
+        log.exception("reader %s failed on %s", reader.format_name, source.display)
+        reason = f"internal error in the {reader.format_name} reader: {error!r}; please report it"
+        result.discovery.failures.append(InputFailure(source.display, reason))
+        return
+
+    result.files_read += 1
+    result.formats[reader.format_name] += 1
+
+
+def build_summary(
+    loaded: LoadResult,
+    catalog: Catalog,
+    options: HuntOptions,
+    alerts: list[dict[str, Any]],
+) -> RunSummary:
+    """Collect the run's counts into the summary document."""
+    stats = loaded.stats
+    dataset = loaded.dataset
+    discovery = loaded.discovery
+    alerts_by_kind: Counter[str] = Counter(str(alert["kind"]) for alert in alerts)
+    return RunSummary(
+        rmmhunt_version=__version__,
+        catalog_version=catalog.version,
+        profile=options.profile,
+        categories=sorted(options.categories),
+        files_read=loaded.files_read,
+        files_failed=len(discovery.failures),
+        failed_files=[FailedFile(path=f.path, reason=f.reason) for f in discovery.failures],
+        records_read=stats.records_read,
+        records_normalised=stats.records_normalised,
+        records_skipped=dict(sorted(stats.skipped.items())),
+        duplicates_merged=dataset.duplicates_removed,
+        events_without_time=dataset.count_rows("_time IS NULL"),
+        events_by_kind=dataset.count_events_by_kind(),
+        formats=dict(sorted(loaded.formats.items())),
+        alerts=len(alerts),
+        alerts_by_kind={kind: alerts_by_kind.get(kind, 0) for kind in _alert_kinds(alerts)},
+        inputs=[
+            InputEntry(path=i.path, sha256=i.sha256, size=i.size, members=i.members)
+            for i in discovery.inputs
+        ],
+        warnings=stats.warnings,
+        warning_count=stats.warning_count,
+    )
+
+
+def _alert_kinds(alerts: list[dict[str, Any]]) -> list[str]:
+    kinds = ["process_start", "service_install"]
+    kinds.extend(sorted({str(a["kind"]) for a in alerts} - set(kinds)))
+    return kinds
+
+
+def hunt_paths(
+    paths: Sequence[str],
+    catalog: Catalog,
+    options: HuntOptions,
+    *,
+    read_options: ReadOptions | None = None,
+    dedup: bool = True,
+    progress: ProgressCallback | None = None,
+) -> tuple[list[dict[str, Any]], RunSummary]:
+    """Load the inputs, run the hunt, and return the alerts and the run summary."""
+    loaded = load_inputs(paths, options=read_options, dedup=dedup, progress=progress)
+    try:
+        alerts = run_hunt(loaded.dataset, catalog, options)
+        summary = build_summary(loaded, catalog, options, alerts)
+    finally:
+        loaded.dataset.close()
+    return alerts, summary

@@ -1,0 +1,48 @@
+"""Neutralise attacker-controlled text before it reaches a terminal or a spreadsheet.
+
+Command lines, paths and user names come from the telemetry, which an intruder can shape. They
+may carry terminal escape sequences, bidirectional-text overrides or spreadsheet formulas.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+# C0 and C1 controls, DEL, and the Unicode bidirectional and invisible formatting characters
+# that can reorder or hide text on screen (U+200B-U+200F, U+202A-U+202E, U+2066-U+2069).
+_UNSAFE: Final = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+_LINE_BREAKS: Final = re.compile("[\t\n\r]")
+_FORMULA_START: Final = (
+    "=",
+    "+",
+    "-",
+    "@",
+    "\t",
+    "\r",
+    "\n",
+    "\uff1d",
+    "\uff0b",
+    "\uff0d",
+    "\uff20",
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_text(value: str) -> str:
+    """Make text safe for a terminal: escape controls, tabs and line breaks visibly."""
+    text = _UNSAFE.sub(_escape, value)
+    return _LINE_BREAKS.sub(_escape, text)
+
+
+def csv_cell(value: str) -> str:
+    """Prefix a cell that a spreadsheet would run as a formula with an apostrophe (OWASP)."""
+    if value.startswith(_FORMULA_START):
+        return "'" + value
+    return value

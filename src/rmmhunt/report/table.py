@@ -1,0 +1,76 @@
+"""The readable terminal table, and the run summary as text for stderr."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rmmhunt.report.formats import format_time
+from rmmhunt.report.model import RunSummary
+from rmmhunt.report.safety import terminal_text
+
+TABLE_COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("_time", "time (UTC)", 27),
+    ("agent_hostname", "host", 18),
+    ("severity", "severity", 8),
+    ("risk_score", "score", 5),
+    ("kind", "kind", 15),
+    ("tool", "tool", 22),
+    ("action_process_image_path", "image", 48),
+    ("actor_process_image_name", "parent", 20),
+    ("actor_effective_username", "user", 20),
+)
+
+
+def _cell(alert: dict[str, Any], key: str, width: int) -> str:
+    value = alert.get(key)
+    if value is None:
+        text = "-"
+    elif key == "_time":
+        text = format_time(value)
+    else:
+        text = terminal_text(str(value))
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return text.ljust(width)
+
+
+def render_table(alerts: list[dict[str, Any]]) -> str:
+    """Render alerts as a fixed-width table, escaping any control characters."""
+    if not alerts:
+        return "No alerts.\n"
+    header = "  ".join(title.ljust(width) for _, title, width in TABLE_COLUMNS)
+    lines = [header.rstrip(), "  ".join("-" * width for _, _, width in TABLE_COLUMNS)]
+    for alert in alerts:
+        lines.append(
+            "  ".join(_cell(alert, key, width) for key, _, width in TABLE_COLUMNS).rstrip()
+        )
+    lines.append(f"{len(alerts)} alert(s).")
+    return "\n".join(lines) + "\n"
+
+
+def render_summary_text(summary: RunSummary) -> str:
+    """Render the run summary as a few lines for stderr."""
+    skipped = ", ".join(
+        f"{reason} {count}" for reason, count in sorted(summary.records_skipped.items())
+    )
+    kinds = ", ".join(f"{kind} {count}" for kind, count in summary.events_by_kind.items() if count)
+    alerts = ", ".join(f"{kind} {count}" for kind, count in summary.alerts_by_kind.items())
+    lines = [
+        f"rmmhunt {summary.rmmhunt_version}, catalog {summary.catalog_version}, "
+        f"profile {summary.profile}",
+        f"files: {summary.files_read} read, {summary.files_failed} failed",
+        f"records: {summary.records_read} read, {summary.records_normalised} normalised, "
+        f"{sum(summary.records_skipped.values())} skipped ({skipped or 'none'})",
+        f"events: {kinds or 'none'}; {summary.duplicates_merged} duplicate(s) merged; "
+        f"{summary.events_without_time} without a time",
+        f"alerts: {summary.alerts} ({alerts or 'none'})",
+    ]
+    for failure in summary.failed_files[:20]:
+        lines.append(f"failed: {terminal_text(failure.path)}: {terminal_text(failure.reason)}")
+    if len(summary.failed_files) > 20:
+        lines.append(f"failed: ... and {len(summary.failed_files) - 20} more (see --summary-json)")
+    if not summary.accounting_closes:
+        lines.append("WARNING: record accounting does not close; please report this as a bug")
+    for limitation in summary.limitations:
+        lines.append(f"note: {limitation}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,128 @@
+"""Input discovery: directories, archives, standard input, hashes and unknown formats."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from rmmhunt.inputs import Discovery, describe_unknown, iter_paths, open_inputs
+
+
+def _open_all(paths: list[str]) -> tuple[Discovery, dict[str, bytes]]:
+    discovery = Discovery()
+    contents: dict[str, bytes] = {}
+    for display, path in iter_paths(paths, discovery):
+        for source in open_inputs(display, path, discovery):
+            contents[source.display] = source.stream.read()
+    return discovery, contents
+
+
+def test_directory_walk_is_recursive_and_sorted(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "two.json").write_text("{}")
+    (tmp_path / "a.json").write_text("[]")
+    (tmp_path / ".hidden").write_text("x")
+
+    discovery, contents = _open_all([str(tmp_path)])
+
+    assert list(contents) == [str(tmp_path / "a.json"), str(tmp_path / "b" / "two.json")]
+    assert not discovery.failures
+
+
+def test_sha256_recorded_for_each_file(tmp_path: Path) -> None:
+    data = b'{"event_id": "1"}\n'
+    (tmp_path / "x.ndjson").write_bytes(data)
+
+    discovery, _ = _open_all([str(tmp_path / "x.ndjson")])
+
+    assert discovery.inputs[0].sha256 == hashlib.sha256(data).hexdigest()
+    assert discovery.inputs[0].size == len(data)
+
+
+def test_gzip_member_is_unpacked(tmp_path: Path) -> None:
+    packed = tmp_path / "events.json.gz"
+    packed.write_bytes(gzip.compress(b"[1, 2]"))
+
+    discovery, contents = _open_all([str(packed)])
+
+    assert contents == {f"{packed}!events.json": b"[1, 2]"}
+    assert discovery.inputs[0].members == 1
+
+
+def test_zip_members_and_nested_gzip(tmp_path: Path) -> None:
+    archive = tmp_path / "logs.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("dir/", "")
+        handle.writestr("dir/one.json", "[]")
+        handle.writestr("two.ndjson.gz", gzip.compress(b"{}\n"))
+
+    discovery, contents = _open_all([str(archive)])
+
+    assert contents == {
+        f"{archive}!dir/one.json": b"[]",
+        f"{archive}!two.ndjson.gz!two.ndjson": b"{}\n",
+    }
+    assert not discovery.failures
+
+
+def test_inputs_are_not_modified(tmp_path: Path) -> None:
+    archive = tmp_path / "logs.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("one.json", "[]")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+
+    _open_all([str(tmp_path)])
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert hashlib.sha256(archive.read_bytes()).hexdigest() == digest
+
+
+def test_corrupt_archive_fails_alone(tmp_path: Path) -> None:
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    (tmp_path / "bad.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    (tmp_path / "good.json").write_text("[]")
+
+    discovery, contents = _open_all([str(tmp_path)])
+
+    assert list(contents) == [str(tmp_path / "good.json")]
+    reasons = {Path(f.path).name: f.reason for f in discovery.failures}
+    assert "invalid zip archive" in reasons["bad.zip"]
+    assert "invalid gzip data" in reasons["bad.gz"]
+
+
+def test_missing_path_is_a_failure(tmp_path: Path) -> None:
+    discovery, contents = _open_all([str(tmp_path / "absent.evtx")])
+
+    assert contents == {}
+    assert "file not found" in discovery.failures[0].reason
+
+
+def test_stdin_is_buffered(monkeypatch: pytest.MonkeyPatch) -> None:
+    class FakeStdin:
+        buffer = io.BytesIO(b'{"a": 1}\n')
+
+    monkeypatch.setattr("sys.stdin", FakeStdin())
+
+    discovery, contents = _open_all(["-"])
+
+    assert contents == {"-": b'{"a": 1}\n'}
+    assert discovery.inputs[0].sha256 == hashlib.sha256(b'{"a": 1}\n').hexdigest()
+
+
+def test_unknown_format_message_names_keys(tmp_path: Path) -> None:
+    (tmp_path / "odd.json").write_text('{"foo": 1, "bar": 2}\n')
+    discovery = Discovery()
+    [(display, path)] = list(iter_paths([str(tmp_path / "odd.json")], discovery))
+    [source] = list(open_inputs(display, path, discovery))
+
+    message = describe_unknown(source, [])
+
+    assert "no reader recognises" in message
+    assert "bar, foo" in message
+    assert "7b 22 66 6f" in message
