@@ -8,5 +8,7 @@ from rmmhunt.readers.base import Reader
 def all_readers() -> list[Reader]:
     """Return one instance of every reader, most specific format first."""
     # Imports are local so that one reader's optional dependency never breaks the others.
-    readers: list[Reader] = []
+    from rmmhunt.readers.evtx import EvtxReader
+
+    readers: list[Reader] = [EvtxReader()]
     return readers
