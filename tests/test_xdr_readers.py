@@ -59,7 +59,8 @@ EXPECTED_ROWS: list[Row] = [
         "action_process_image_name": "ScreenConnect.ClientService.exe",
         "action_process_image_path": SCREENCONNECT_PATH,
         "action_process_image_command_line": (
-            f'"{SCREENCONNECT_PATH}" "?e=Access&y=Guest&h=relay.example.net&p=8041&s=0c1d,k=BgIAAACk"'
+            f'"{SCREENCONNECT_PATH}" '
+            '"?e=Access&y=Guest&h=relay.example.net&p=8041&s=0c1d,k=BgIAAACk"'
         ),
         "action_process_os_pid": 7720,
         "actor_process_image_name": "services.exe",

@@ -31,8 +31,8 @@ from rmmhunt.readers.xdr_json import (
     UTF8_BOM,
     ArraySyntaxError,
     first_object,
+    inspect_reply_head,
     iter_array,
-    reply_first_row,
 )
 from rmmhunt.readers.xdr_values import RecordError, normalise_record
 from rmmhunt.schema import COLUMN_NAMES, Row
@@ -302,9 +302,17 @@ class XdrApiReader:
     format_name = "xdr-api"
 
     def detect(self, head: bytes, name: str) -> bool:
-        """Accept an XQL reply whose first row, when the head holds it, has `xdr_data` keys."""
-        is_reply, first_row = reply_first_row(_head_text(head))
-        return is_reply and (first_row is None or has_xdr_keys(first_row))
+        """Accept a reply whose first row has `xdr_data` keys, or an XQL reply with no row in view.
+
+        The second case covers replies whose rows are in a stream or start past the head, so
+        that reading them reports what is wrong rather than leaving the file unrecognised.
+        """
+        reply = inspect_reply_head(_head_text(head))
+        if reply is None:
+            return False
+        if reply.first_row is not None:
+            return has_xdr_keys(reply.first_row)
+        return reply.has_xql_keys
 
     def read(self, source: InputFile, stats: ReadStats, options: ReadOptions) -> Iterator[Row]:
         """Yield one row per entry of `reply.results.data`; `source_record` is its 1-based index.

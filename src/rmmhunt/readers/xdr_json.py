@@ -25,6 +25,7 @@ _DECODER: Final = json.JSONDecoder()
 _WHITESPACE: Final = re.compile(r"[ \t\r\n]*")
 _REPLY_START: Final = re.compile(r'^\s*\{\s*"reply"\s*:\s*\{')
 _DATA_ARRAY: Final = re.compile(r'"data"\s*:\s*\[')
+_XQL_REPLY_KEYS: Final = ('"number_of_results"', '"query_cost"', '"stream_id"')
 
 
 class ArraySyntaxError(Exception):
@@ -173,21 +174,30 @@ def first_object(head_text: str) -> dict[str, object] | None:
     return value if isinstance(value, dict) else None
 
 
-def reply_first_row(head_text: str) -> tuple[bool, dict[str, object] | None]:
-    """Inspect the head of a `{"reply": ...}` document from the XQL API.
+@dataclass
+class ReplyHead:
+    """What the head of a `{"reply": ...}` document shows."""
 
-    Returns whether the head starts like an XQL reply (a `reply` object with XQL keys such as
-    `number_of_results`, `query_cost` or `stream_id`), and the first row of `results.data` when
-    the head contains it complete.
+    has_xql_keys: bool
+    """The head contains keys that only XQL replies have: `number_of_results`, `query_cost`
+    or `stream_id`."""
+
+    first_row: dict[str, object] | None
+    """The first row of `results.data`, when the head contains it complete."""
+
+
+def inspect_reply_head(head_text: str) -> ReplyHead | None:
+    """Inspect the head of a file that may be a reply of the XQL API.
+
+    Returns None unless the text starts with a `reply` object.
     """
     start = _REPLY_START.match(head_text)
     if not start:
-        return False, None
-    if not any(key in head_text for key in ('"number_of_results"', '"query_cost"', '"stream_id"')):
-        return False, None
+        return None
+    has_xql_keys = any(key in head_text for key in _XQL_REPLY_KEYS)
 
     results_at = head_text.find('"results"', start.end())
     data = _DATA_ARRAY.search(head_text, results_at) if results_at >= 0 else None
     if data is None:
-        return True, None
-    return True, first_object(head_text[data.end() - 1 :])
+        return ReplyHead(has_xql_keys=has_xql_keys, first_row=None)
+    return ReplyHead(has_xql_keys=has_xql_keys, first_row=first_object(head_text[data.end() - 1 :]))
