@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rmmhunt import __version__
-from rmmhunt.catalog.loader import Catalog
+from rmmhunt.catalog.lookup import Catalog
 from rmmhunt.dataset import Dataset
 from rmmhunt.errors import InputError
 from rmmhunt.hunt import HuntOptions, run_hunt
@@ -88,7 +88,8 @@ def _read_one(
     except InputError as error:
         result.discovery.failures.append(InputFailure(source.display, error.message))
         return
-    except Exception as error:  # noqa: BLE001 - a reader bug must not stop the other files
+    except Exception as error:
+        # A bug in one reader must not stop the other files, so it fails this file only.
         log.exception("reader %s failed on %s", reader.format_name, source.display)
         reason = f"internal error in the {reader.format_name} reader: {error!r}; please report it"
         result.discovery.failures.append(InputFailure(source.display, reason))
