@@ -117,9 +117,9 @@ def run_hunt(engine: SqlEngine, catalog: Catalog, options: HuntOptions) -> list[
 
     if not matches:
         return []
-    events = _fetch_events(engine, sorted(matches))
+    events = fetch_events(engine, sorted(matches))
     alerts = [
-        _build_alert(event, matches[event["_row"]], kinds[event["_row"]], catalog)
+        build_alert(event, matches[event["_row"]], kinds[event["_row"]], catalog)
         for event in events
     ]
     return sort_alerts(alerts)
@@ -280,7 +280,7 @@ def _match_seed(engine: SqlEngine, catalog: Catalog, options: HuntOptions) -> di
     return matches
 
 
-def _fetch_events(engine: SqlEngine, row_ids: Sequence[int]) -> list[dict[str, Any]]:
+def fetch_events(engine: SqlEngine, row_ids: Sequence[int]) -> list[dict[str, Any]]:
     columns = ["_row", *SEED_FIELDS, *CONTEXT_COLUMNS, "sources"]
     selected = ", ".join(dict.fromkeys(columns))
     events: list[dict[str, Any]] = []
@@ -296,9 +296,13 @@ def _fetch_events(engine: SqlEngine, row_ids: Sequence[int]) -> list[dict[str, A
     return events
 
 
-def _build_alert(
+def build_alert(
     event: dict[str, Any], match: Match, kind: str, catalog: Catalog
 ) -> dict[str, Any]:
+    """Build an alert from an event row (with `sources`) and its catalog match.
+
+    The seed's 15 fields come first, in its order, then the hunt's own fields and context.
+    """
     tool = catalog.tools.get(match.tool_id) if match.tool_id else None
     techniques = list(SEED_TECHNIQUES)
     if tool is not None:
