@@ -9,6 +9,8 @@ def all_readers() -> list[Reader]:
     """Return one instance of every reader, most specific format first."""
     # Imports are local so that one reader's optional dependency never breaks the others.
     from rmmhunt.readers.evtx import EvtxReader
+    from rmmhunt.readers.xdr import xdr_readers
 
     readers: list[Reader] = [EvtxReader()]
+    readers.extend(xdr_readers())
     return readers
