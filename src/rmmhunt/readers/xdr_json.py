@@ -55,7 +55,9 @@ class _Buffer:
         self.text = ""
         self.pos = 0
         self.eof = False
-        self.dropped_lines = 0
+        # Lines are counted incrementally, from `counted_to` on, so each character is counted once.
+        self.counted_to = 0
+        self.line_number = 1
 
     def fill(self, size: int | None = None) -> bool:
         """Append up to `size` characters (one chunk by default); return False at the end."""
@@ -65,9 +67,10 @@ class _Buffer:
         if not chunk:
             self.eof = True
             return False
-        self.dropped_lines += self.text.count("\n", 0, self.pos)
+        self.line()  # count the lines of the text about to be dropped
         self.text = self.text[self.pos :] + chunk
         self.pos = 0
+        self.counted_to = 0
         return True
 
     def skip_whitespace(self) -> str:
@@ -81,7 +84,10 @@ class _Buffer:
                 return ""
 
     def line(self) -> int:
-        return self.dropped_lines + self.text.count("\n", 0, self.pos) + 1
+        """Return the 1-based line number at the current position."""
+        self.line_number += self.text.count("\n", self.counted_to, self.pos)
+        self.counted_to = self.pos
+        return self.line_number
 
 
 def iter_array(
