@@ -1,10 +1,10 @@
 """Read Windows EVTX files with pyevtx-rs (the PyPI package `evtx`, 0.14) and map their events.
 
 The parser's JSON rendering of each record is turned into a WinEvent and mapped by winevent. Every
-record is accounted for: a returned record becomes a row or a named skip, a parser error is counted
-as `record_parse_error` or `chunk_parse_error`, and records that a damaged chunk lost without an
-error are counted as `chunk_records_missing` by comparing the chunk headers with what came back.
-The record header's timestamp is never used, because some real files hold 1601-01-01 there.
+record is accounted for, and a returned record becomes a row or a named skip. A parser error is
+counted as `record_parse_error` or `chunk_parse_error`. Records that a damaged chunk lost without an
+error are counted as `chunk_records_missing`, found by comparing the chunk headers with the output.
+The record header's timestamp is never used, because some real files contain 1601-01-01 there.
 """
 
 from __future__ import annotations
@@ -79,6 +79,9 @@ class EvtxReader:
             except RuntimeError as error:
                 _count_parser_error(str(error), ledger, source, stats)
                 continue
+            if record is None:
+                # The package's type stub allows None from __next__; 0.14 raises StopIteration.
+                break
 
             ledger.add_record(record["event_record_id"])
             result = _map_record(record, source)
@@ -96,9 +99,9 @@ def _check_file_header(source: InputFile) -> None:
     try:
         parse_file_header(head)
     except ValueError as error:
-        shown = source.head[:16].hex(" ") if source.head else "nothing (the file is empty)"
+        first_bytes = source.head[:16].hex(" ") if source.head else "nothing (the file is empty)"
         raise InputError(
-            f"invalid EVTX file: {error}; the first bytes are {shown}",
+            f"invalid EVTX file: {error}; the first bytes are {first_bytes}",
             path=source.display,
             offset=0,
             hint="check that the file is a complete .evtx export and not truncated",
@@ -158,8 +161,9 @@ def _count_gaps(ledger: ChunkLedger, source: InputFile, stats: ReadStats) -> Non
         # NOTE: records lost from such a chunk are not counted, because its header is out of date.
         stats.warn(
             InputError(
-                f"chunk {chunk.index} holds records outside the range {chunk.first_record_id} to "
-                f"{chunk.last_record_id} that its header lists, so missing records are not counted",
+                f"chunk {chunk.index} contains records outside the range "
+                f"{chunk.first_record_id} to {chunk.last_record_id} that its header lists, "
+                "so missing records are not counted",
                 path=source.display,
                 offset=chunk.offset,
                 hint="the chunk was recovered or not closed cleanly",
@@ -186,7 +190,7 @@ def win_event_from_json(document: Mapping[str, Any], *, fallback_record_id: int 
     """Build a WinEvent from pyevtx-rs (or evtx_dump) JSON: `{"Event": {"System": ...}}`.
 
     Values may be plain (`"EventID": 4688`) or elements with attributes
-    (`{"#attributes": {"Qualifiers": 16384}, "#text": 7045}`); both are read.
+    (`{"#attributes": {"Qualifiers": 16384}, "#text": 7045}`), and both forms are read.
     """
     event = _as_mapping(document.get("Event"))
     system = _as_mapping(event.get("System"))

@@ -1,9 +1,9 @@
 """EVTX file and chunk headers, and the ledger that finds records a parser lost inside a chunk.
 
-An EVTX file is a 4 KiB file header followed by 64 KiB chunks. Each chunk header holds the first and
-last event record number and event record identifier (little-endian u64 at offsets 8, 16, 24 and
-32). A parser that gives up inside a damaged chunk can return fewer records than the header lists
-without raising, so the reader compares the two.
+An EVTX file is a 4 KiB file header followed by 64 KiB chunks. Each chunk header contains the first
+and last event record number and event record identifier (little-endian u64 at offsets 8, 16, 24
+and 32). A parser that gives up inside a damaged chunk can return fewer records than the header
+lists without raising, so the reader compares the two.
 Source: Joachim Metz, "Windows XML Event Log (EVTX) format" (libevtx documentation).
 """
 
@@ -129,10 +129,10 @@ class ChunkGap:
 
 @dataclass
 class ChunkLedger:
-    """Attribute returned records and parser errors to chunks, then report the gaps.
+    """Attribute returned records and parser errors to chunks, and report the gaps.
 
     The parser returns chunks in file order, so a record goes to the current chunk when its id is
-    in that chunk's range and otherwise to the chunk whose range holds it. Errors that name no
+    in that chunk's range and otherwise to the chunk whose range contains it. Errors that name no
     record are placed at the end, in the current chunk if it still has unreturned records, else in
     the next chunk that has. That way a failed record is never counted again as missing.
     """

@@ -119,7 +119,7 @@ class WinEvent:
 
 
 FieldMapper = Callable[[Mapping[str, object], Row], str | None]
-"""Fill a row from EventData values; return a skip reason, or None when the row is complete."""
+"""Fill a row from EventData values and return a skip reason, or None when the row is complete."""
 
 
 def map_win_event(
@@ -210,7 +210,7 @@ def _path(data: Mapping[str, object], name: str) -> str | None:
 
 
 def _account(domain: str | None, user: str | None) -> str | None:
-    """Join `DOMAIN\\user` as Windows displays it; a lone user name stays as it is."""
+    """Join `DOMAIN\\user` as Windows displays it. A name without a domain stays alone."""
     if user is None:
         return None
     return f"{domain}\\{user}" if domain else user
@@ -316,7 +316,7 @@ def _sysmon_image_load(data: Mapping[str, object], row: Row) -> str | None:
 
 
 def _sysmon_process_access(data: Mapping[str, object], row: Row) -> str | None:
-    """Sysmon 10: the opening process is the actor; the opened process is only the target."""
+    """Sysmon 10: the opening process is the actor, and the opened process is only the target."""
     source = _path(data, "SourceImage")
     target = _path(data, "TargetImage")
     if source is None and target is None:
@@ -441,7 +441,7 @@ def _service_installed_4697(data: Mapping[str, object], row: Row) -> str | None:
 
 
 def _type_name(value: object, names: Mapping[int, str]) -> str | None:
-    """Translate a numeric type to the name 7045 writes; keep text or unknown numbers as text."""
+    """Translate a numeric type to the name 7045 writes, keeping text or unknown numbers as text."""
     number = parse_int(value)
     if number is None:
         return clean_text(value)
@@ -470,7 +470,7 @@ def _fill_service(
     row["action_service_account"] = account
     row["action_process_image_path"] = image.executable or None
     row["action_process_image_name"] = image.name
-    # The raw image path holds the arguments too, so alerts show it as the command line.
+    # The raw image path contains the arguments too, so alerts show it as the command line.
     row["action_process_image_command_line"] = image_path
     return None
 
@@ -483,7 +483,7 @@ def _fill_service(
 
 
 def _task_created_4698(data: Mapping[str, object], row: Row) -> str | None:
-    """Security 4698: a scheduled task was created; its Exec actions become the task command."""
+    """Security 4698: a scheduled task was created, and its Exec actions become the task command."""
     name = _text(data, "TaskName")
     if name is None:
         return SKIP_MISSING_REQUIRED_FIELD
