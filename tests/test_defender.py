@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from rmmhunt.errors import InputError
+from rmmhunt.readers._edr_records import RecordRejected
 from rmmhunt.readers.base import HEAD_SIZE, InputFile, ReadOptions, ReadStats
 from rmmhunt.readers.defender import DefenderReader, map_defender_record
 from rmmhunt.schema import Row
@@ -144,7 +146,7 @@ def test_locale_time_read_with_input_tz(fixtures: Path) -> None:
 
 def test_numeric_time_needs_format() -> None:
     event = {"Timestamp": "04/05/2024 10:00:00", "ActionType": "ProcessCreated"}
-    with pytest.raises(Exception, match="invalid timestamp"):
+    with pytest.raises(RecordRejected, match="invalid timestamp"):
         map_defender_record(event, ReadOptions())
 
     options = ReadOptions(input_time_format="%d/%m/%Y %H:%M:%S")
@@ -201,7 +203,7 @@ def test_image_name_derived_from_command_line() -> None:
 def test_truncated_json_document_raises(tmp_path: Path) -> None:
     path = tmp_path / "cut.json"
     path.write_text('{"Results": [{"ActionType": "ProcessCreated", "DeviceId": "x"')
-    with pytest.raises(Exception, match="invalid JSON document"):
+    with pytest.raises(InputError, match="invalid JSON document"):
         read_rows(path)
 
 
