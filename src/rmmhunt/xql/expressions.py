@@ -51,7 +51,9 @@ class TokenStream:
             self.index += 1
         return token
 
-    def error(self, message: str, construct: str, token: Token | None = None, hint: str = "") -> XqlError:
+    def error(
+        self, message: str, construct: str, token: Token | None = None, hint: str = ""
+    ) -> XqlError:
         """Build an XqlError located at `token`, or at the current token."""
         where = token or self.current
         return XqlError(
@@ -173,7 +175,9 @@ class ExpressionParser:
         if token.kind is Kind.TRIPLE_STRING:
             self.stream.advance()
             return StringLit(token.text, triple=True, pos=pos)
-        if token.kind is Kind.NUMBER or (token.is_op("-") and self.stream.peek().kind is Kind.NUMBER):
+        if token.kind is Kind.NUMBER or (
+            token.is_op("-") and self.stream.peek().kind is Kind.NUMBER
+        ):
             return self._number()
         if token.kind is Kind.IDENT:
             return self._word_operand(token)

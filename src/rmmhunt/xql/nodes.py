@@ -20,10 +20,6 @@ class Position:
 NOWHERE = Position()
 
 
-def _position() -> Position:
-    return field(default=NOWHERE, compare=False, repr=False)  # type: ignore[no-any-return]
-
-
 # Binding strength of each operator class, loosest first.
 PRECEDENCE_OR = 1
 PRECEDENCE_AND = 2
@@ -51,7 +47,7 @@ class Column(Expr):
 
     name: str
     qualifier: str | None = None
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         return f"{self.qualifier}.{self.name}" if self.qualifier else self.name
@@ -63,7 +59,7 @@ class StringLit(Expr):
 
     value: str
     triple: bool = False
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         if not self.triple:
@@ -78,7 +74,7 @@ class NumberLit(Expr):
     """An integer or decimal literal."""
 
     value: int | float
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         return repr(self.value)
@@ -89,7 +85,7 @@ class BoolLit(Expr):
     """`true` or `false`."""
 
     value: bool
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         return "true" if self.value else "false"
@@ -99,7 +95,7 @@ class BoolLit(Expr):
 class NullLit(Expr):
     """`null`."""
 
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         return "null"
@@ -110,7 +106,7 @@ class EnumLit(Expr):
     """`ENUM.NAME`, which compares as the text NAME."""
 
     name: str
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         return f"ENUM.{self.name}"
@@ -122,7 +118,7 @@ class FuncCall(Expr):
 
     name: str
     args: tuple[Expr, ...]
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         return f"{self.name}({', '.join(arg.to_xql() for arg in self.args)})"
@@ -136,7 +132,7 @@ class Compare(Expr):
     op: str
     left: Expr
     right: Expr
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def precedence(self) -> int:
         return PRECEDENCE_COMPARE
@@ -154,7 +150,7 @@ class InList(Expr):
     operand: Expr
     items: tuple[Expr, ...]
     negated: bool = False
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def precedence(self) -> int:
         return PRECEDENCE_COMPARE
@@ -170,7 +166,7 @@ class Not(Expr):
     """Boolean `not`."""
 
     operand: Expr
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def precedence(self) -> int:
         return PRECEDENCE_NOT
@@ -186,7 +182,7 @@ class BoolOp(Expr):
     op: str
     left: Expr
     right: Expr
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def precedence(self) -> int:
         return PRECEDENCE_AND if self.op == "and" else PRECEDENCE_OR
@@ -216,7 +212,7 @@ class ConfigCaseSensitive(Stage):
     """`config case_sensitive = true|false`."""
 
     value: bool
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         return f"config case_sensitive = {'true' if self.value else 'false'}"
@@ -229,7 +225,7 @@ class ConfigTimeframe(Stage):
     duration: str | None = None
     start: str | None = None
     end: str | None = None
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         if self.duration is not None:
@@ -242,7 +238,7 @@ class DatasetStage(Stage):
     """`dataset = name`."""
 
     name: str
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         return f"dataset = {self.name}"
@@ -253,7 +249,7 @@ class FilterStage(Stage):
     """`filter <boolean expression>`."""
 
     condition: Expr
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         return f"filter {self.condition.to_xql()}"
@@ -265,7 +261,7 @@ class FieldItem:
 
     name: str
     alias: str | None = None
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         return f"{self.name} as {self.alias}" if self.alias else self.name
@@ -277,7 +273,7 @@ class FieldsStage(Stage):
 
     items: tuple[FieldItem, ...]
     exclude: bool = False
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         prefix = "fields - " if self.exclude else "fields "
@@ -290,7 +286,7 @@ class Assignment:
 
     name: str
     value: Expr
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -298,7 +294,7 @@ class AlterStage(Stage):
     """`alter x = f(...), y = g(...)`."""
 
     assignments: tuple[Assignment, ...]
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         parts = (f"{item.name} = {item.value.to_xql()}" for item in self.assignments)
@@ -312,7 +308,7 @@ class Aggregate:
     func: str
     arg: Column | None
     alias: str | None = None
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         text = f"{self.func}({self.arg.to_xql() if self.arg else ''})"
@@ -325,7 +321,7 @@ class CompStage(Stage):
 
     aggregates: tuple[Aggregate, ...]
     by: tuple[Column, ...] = ()
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         text = "comp " + ", ".join(agg.to_xql() for agg in self.aggregates)
@@ -351,7 +347,7 @@ class DedupStage(Stage):
 
     columns: tuple[Column, ...]
     order: SortKey | None = None
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         text = "dedup " + ", ".join(column.to_xql() for column in self.columns)
@@ -363,7 +359,7 @@ class SortStage(Stage):
     """`sort desc _time, asc agent_hostname`."""
 
     keys: tuple[SortKey, ...]
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         return "sort " + ", ".join(key.to_xql() for key in self.keys)
@@ -374,7 +370,7 @@ class LimitStage(Stage):
     """`limit N`."""
 
     count: int
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         return f"limit {self.count}"
@@ -389,7 +385,7 @@ class JoinStage(Stage):
     condition: Expr
     join_type: str = "inner"
     conflict_strategy: str = "right"
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         return (
@@ -405,7 +401,7 @@ class UnionStage(Stage):
 
     subquery: Query | None = None
     dataset: str | None = None
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         if self.subquery is not None:
@@ -419,7 +415,7 @@ class ReplaceNullStage(Stage):
 
     column: Column
     value: StringLit
-    pos: Position = _position()
+    pos: Position = field(default=NOWHERE, compare=False, repr=False)
 
     def to_xql(self) -> str:
         return f"replacenull {self.column.to_xql()} = {self.value.to_xql()}"

@@ -1,0 +1,197 @@
+"""Compile XQL comparisons and boolean logic to SQL.
+
+Operator meanings follow the Cortex XDR 3.x "Supported operators" page: `*` in a
+double-quoted string is a wildcard for `=`, `!=`, `in` and `not in`; `= null` and `!= null`
+test for NULL. With `config case_sensitive = false` every string comparison, pattern and
+regular expression ignores case.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from rmmhunt.xql.dialect import Dialect
+from rmmhunt.xql.errors import XqlError
+from rmmhunt.xql.nodes import (
+    BoolLit,
+    BoolOp,
+    Compare,
+    EnumLit,
+    Expr,
+    InList,
+    Not,
+    NullLit,
+    NumberLit,
+    StringLit,
+)
+from rmmhunt.xql.scope import BOOLEAN, LIST, STRING, UNKNOWN
+
+SQL_COMPARISONS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A compiled SQL expression, its coarse type and, for lists, its element type."""
+
+    sql: str
+    type: str
+    element: str = UNKNOWN
+
+
+def error_at(expr: Expr, message: str, construct: str, hint: str | None = None) -> XqlError:
+    """Build an XqlError located at an expression."""
+    pos = getattr(expr, "pos", None)
+    return XqlError(
+        message,
+        line=pos.line if pos else 0,
+        column=pos.column if pos else 0,
+        construct=construct,
+        hint=hint,
+    )
+
+
+def is_wildcard(expr: Expr) -> bool:
+    """Return True for a double-quoted string with `*` (triple-quoted strings are literal)."""
+    return isinstance(expr, StringLit) and not expr.triple and "*" in expr.value
+
+
+def like_pattern(value: str) -> str:
+    """Turn an XQL wildcard string into a LIKE pattern with backslash escapes."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
+
+
+class OperatorCompiler:
+    """The boolean and comparison half of the expression compiler.
+
+    Subclasses provide `compile(expr) -> Typed`, `dialect` and `case_sensitive`.
+    """
+
+    dialect: Dialect
+    case_sensitive: bool
+
+    def compile(self, expr: Expr) -> Typed:
+        raise NotImplementedError
+
+    def compile_logic(self, expr: Expr) -> Typed | None:
+        """Compile `and`, `or`, `not`, comparisons and `in`; return None for other nodes."""
+        if isinstance(expr, BoolOp):
+            left = self.compile(expr.left).sql
+            right = self.compile(expr.right).sql
+            return Typed(f"({left} {expr.op.upper()} {right})", BOOLEAN)
+        if isinstance(expr, Not):
+            return Typed(f"(NOT {self.compile(expr.operand).sql})", BOOLEAN)
+        if isinstance(expr, Compare):
+            return Typed(self._compare(expr), BOOLEAN)
+        if isinstance(expr, InList):
+            return Typed(self._in_list(expr), BOOLEAN)
+        return None
+
+    def _fold(self, typed: Typed) -> str:
+        """Lower-case a string operand when comparisons ignore case."""
+        if self.case_sensitive or typed.type != STRING:
+            return typed.sql
+        return f"lower({typed.sql})"
+
+    def _as_text(self, typed: Typed) -> Typed:
+        if typed.type == STRING:
+            return typed
+        return Typed(self.dialect.cast_text(typed.sql), STRING)
+
+    def _literal_text(self, literal: StringLit) -> Typed:
+        return Typed(self.dialect.string(literal.value), STRING)
+
+    def _compare(self, expr: Compare) -> str:
+        op = expr.op
+        if op in ("=", "!="):
+            return self._equality(expr)
+        if op in SQL_COMPARISONS:
+            left, right = self.compile(expr.left), self.compile(expr.right)
+            return f"({self._fold(left)} {SQL_COMPARISONS[op]} {self._fold(right)})"
+        if op == "~=":
+            left = self._as_text(self.compile(expr.left))
+            pattern = self._as_text(self.compile(expr.right))
+            return self.dialect.regex_search(left.sql, pattern.sql, not self.case_sensitive)
+        if op in ("contains", "not contains"):
+            return self._contains(expr)
+        return self._incidr(expr)
+
+    def _equality(self, expr: Compare) -> str:
+        negate = expr.op == "!="
+        if isinstance(expr.right, NullLit) or isinstance(expr.left, NullLit):
+            other = expr.left if isinstance(expr.right, NullLit) else expr.right
+            test = "IS NOT NULL" if negate else "IS NULL"
+            return f"({self.compile(other).sql} {test})"
+
+        left = self.compile(expr.left)
+        if is_wildcard(expr.right):
+            assert isinstance(expr.right, StringLit)
+            match = self._like(left, expr.right)
+            return f"(NOT {match})" if negate else match
+
+        right = self.compile(expr.right)
+        operator = "<>" if negate else "="
+        return f"({self._fold(left)} {operator} {self._fold(right)})"
+
+    def _like(self, operand: Typed, pattern: StringLit) -> str:
+        text = self._as_text(operand)
+        pattern_sql = self.dialect.string(like_pattern(pattern.value))
+        if not self.case_sensitive:
+            return self.dialect.like(f"lower({text.sql})", f"lower({pattern_sql})")
+        return self.dialect.like(text.sql, pattern_sql)
+
+    def _in_list(self, expr: InList) -> str:
+        operand = self.compile(expr.operand)
+        exact: list[str] = []
+        alternatives: list[str] = []
+
+        for item in expr.items:
+            if not isinstance(item, StringLit | NumberLit | EnumLit | BoolLit | NullLit):
+                raise error_at(
+                    item, "'in' takes only literal values", "in list", "list strings or numbers"
+                )
+            if isinstance(item, NullLit):
+                alternatives.append(f"({operand.sql} IS NULL)")
+            elif is_wildcard(item):
+                assert isinstance(item, StringLit)
+                alternatives.append(self._like(operand, item))
+            else:
+                exact.append(self._fold(self.compile(item)))
+
+        if exact:
+            alternatives.insert(0, f"({self._fold(operand)} IN ({', '.join(exact)}))")
+        combined = " OR ".join(alternatives)
+        return f"(NOT ({combined}))" if expr.negated else f"({combined})"
+
+    def _contains(self, expr: Compare) -> str:
+        left = self.compile(expr.left)
+        if left.type == LIST:
+            raise error_at(
+                expr,
+                "'contains' on a list is not supported",
+                "contains on list",
+                "use arrayindex() or a function on the list elements",
+            )
+        haystack = self._fold(self._as_text(left))
+        needle = self._fold(self._as_text(self.compile(expr.right)))
+        test = self.dialect.contains(haystack, needle)
+        return f"(NOT {test})" if expr.op == "not contains" else test
+
+    def _incidr(self, expr: Compare) -> str:
+        if not isinstance(expr.right, StringLit):
+            raise error_at(expr, 'incidr needs a CIDR string such as "10.0.0.0/8"', "incidr")
+        try:
+            network = ipaddress.ip_network(expr.right.value.strip(), strict=False)
+        except ValueError as error:
+            raise error_at(
+                expr.right, f"invalid CIDR {expr.right.value!r}: {error}", "incidr"
+            ) from error
+        if network.version != 4:
+            # TODO: IPv6 ranges need a 128-bit address comparison in SQL.
+            raise error_at(expr.right, "incidr supports IPv4 ranges only", "incidr IPv6")
+
+        address = self.dialect.ipv4_to_integer(self._as_text(self.compile(expr.left)).sql)
+        low, high = int(network.network_address), int(network.broadcast_address)
+        test = f"({address} BETWEEN {low} AND {high})"
+        return f"(NOT {test})" if expr.op == "not incidr" else test

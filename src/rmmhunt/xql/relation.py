@@ -1,0 +1,41 @@
+"""The values the planner passes between stages: settings, relations and located errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rmmhunt.xql.errors import XqlError
+from rmmhunt.xql.nodes import Position
+from rmmhunt.xql.scope import Scope
+
+ORDER_COLUMN = "__rmmhunt_order"
+RANK_COLUMN = "__rmmhunt_rank"
+HIDDEN_PREFIX = "__rmmhunt"
+DEFAULT_DATASET = "xdr_data"
+
+# NOTE: this default follows the project's specification (case-sensitive); the Cortex XDR 3.x
+# case_sensitive page says Cortex ignores case unless a query sets case_sensitive = true.
+DEFAULT_CASE_SENSITIVE = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The config in force for a query: case sensitivity and the resolved time frame."""
+
+    case_sensitive: bool = DEFAULT_CASE_SENSITIVE
+    timeframe: tuple[datetime, datetime] | None = None
+
+
+@dataclass
+class Relation:
+    """The output of the stages so far: its CTE name, its columns and whether it is sorted."""
+
+    cte: str
+    scope: Scope
+    ordered: bool = False
+
+
+def stage_error(pos: Position, message: str, construct: str, hint: str | None = None) -> XqlError:
+    """Build an XqlError located at a stage or one of its parts."""
+    return XqlError(message, line=pos.line, column=pos.column, construct=construct, hint=hint)
