@@ -121,7 +121,9 @@ def _check_shared(catalog: Catalog) -> Iterator[LintIssue]:
                 continue
             value = comparison_value(indicator_type, written)
             if indicator_type in _NAME_TYPES and winpath.is_pattern(value):
-                patterns.append((indicator_type, value, tool))
+                # A pattern of only wildcards is reported by _check_name, not once per rival.
+                if value.strip("*?"):
+                    patterns.append((indicator_type, value, tool))
             elif tool not in claims[(indicator_type, value)]:
                 claims[(indicator_type, value)].append(tool)
 
