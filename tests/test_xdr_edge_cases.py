@@ -213,8 +213,8 @@ def test_locale_time_is_invalid_time() -> None:
     assert stats.skipped["invalid_time"] == 1
     warning = stats.warnings[0]
     assert warning.startswith("export.dat:2: invalid _time 'Apr 15, 2024 11:09:27 AM'")
-    assert "input_time_format" in warning
-    assert "input_tz" in warning
+    assert "--input-time-format" in warning
+    assert "--input-tz" in warning
 
 
 def test_locale_time_read_with_format_and_tz() -> None:

@@ -142,7 +142,7 @@ PROVENANCE = ("source_format", "source_file", "source_record")
 CASES = [
     ("rows.json", XdrJsonReader(), "xdr-json", ["1", "2", "3", "4", "5", "6"]),
     ("rows.ndjson", XdrNdjsonReader(), "xdr-ndjson", ["1", "2", "3", "4", "5", "6"]),
-    # Row 3 holds a quoted newline, so the records after it start one line later.
+    # Row 3 contains a quoted newline, so the records after it start one line later.
     ("rows.csv", XdrCsvReader(), "xdr-csv", ["2", "3", "4", "6", "7", "8"]),
     ("query_results_reply.json", XdrApiReader(), "xdr-api", ["1", "2", "3", "4", "5", "6"]),
     (
@@ -198,7 +198,7 @@ def test_fixture_detected_by_one_reader(
     fixtures: Path, name: str, reader: Reader, format_name: str, records: list[str]
 ) -> None:
     source = open_input(fixtures / "xdr" / name)
-    # Content decides, so a misleading name must not change the answer.
+    # Content decides, so a misleading name must not change the result.
     accepting = [r.format_name for r in xdr_readers() if r.detect(source.head, "export.txt")]
     assert accepting == [reader.format_name]
 

@@ -13,7 +13,7 @@ API shapes are from the Cortex XDR REST API reference, "Get XQL Query Results"
 (https://docs-cortex.paloaltonetworks.com/r/Cortex-XDR-REST-API/Get-XQL-Query-Results) and
 "Get XQL Query Results Stream"
 (https://docs-cortex.paloaltonetworks.com/r/Cortex-XDR-REST-API/Get-XQL-Query-Results-Stream).
-A reply holds at most 1,000 rows. Larger result sets come back as `results.stream_id`, and their
+A reply contains at most 1,000 rows. Larger result sets come back as `results.stream_id`, and their
 rows must be fetched with `get_query_results_stream`.
 """
 
@@ -334,7 +334,7 @@ class XdrApiReader:
         status = reply.get("status")
         if status is not None and str(status).upper() != "SUCCESS":
             raise InputError(
-                f"XQL query status is {status!r}, so the reply holds no complete results",
+                f"XQL query status is {status!r}, so the reply contains no complete results",
                 path=source.display,
                 hint="call get_query_results until its status is SUCCESS, and save that reply",
             )

@@ -163,7 +163,7 @@ def _can_grow(buffer: _Buffer, max_element_chars: int) -> bool:
 def first_object(head_text: str) -> dict[str, object] | None:
     """Decode the first JSON object of an array or of NDJSON from the start of a file.
 
-    Returns None when the head holds no complete object at that place.
+    Returns None when the head contains no complete object at that place.
     """
     text = head_text.lstrip()
     if text.startswith("["):
@@ -182,10 +182,10 @@ def first_object(head_text: str) -> dict[str, object] | None:
 
 @dataclass
 class ReplyHead:
-    """What the head of a `{"reply": ...}` document shows."""
+    """The facts about a `{"reply": ...}` document that its head shows to detection."""
 
     has_xql_keys: bool
-    """The head contains keys that only XQL replies have: `number_of_results`, `query_cost`
+    """Whether the head contains a key that only XQL replies have: `number_of_results`, `query_cost`
     or `stream_id`."""
 
     first_row: dict[str, object] | None

@@ -61,8 +61,9 @@ _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 _COLUMN_TYPES: Final = {name: arrow_type for name, arrow_type in COLUMNS}
 _TIME_HINT: Final = (
-    "set input_time_format to a strptime format that reads it, such as "
-    "'%b %d, %Y %I:%M:%S %p', and input_tz to the zone it was written in"
+    "pass --input-time-format with a strptime format that reads it, such as "
+    "'%b %d, %Y %I:%M:%S %p', and --input-tz with the zone it was written in "
+    "(ReadOptions.input_time_format and input_tz)"
 )
 
 
@@ -91,7 +92,7 @@ def normalise_record(record: Mapping[str, object], options: ReadOptions) -> Norm
     reader sets. An empty row (no usable field) is returned as an empty `row`.
 
     Raises:
-        RecordError: the record's `_time` cannot be read (`invalid_time`), or a value holds bytes
+        RecordError: the record's `_time` cannot be read (`invalid_time`), or a value contains bytes
             that are not valid UTF-8 (`malformed_record`).
     """
     result = NormalisedRecord(row={})
@@ -148,8 +149,8 @@ def convert_time(value: object, options: ReadOptions) -> datetime | None:
     try:
         return parse_time(cleaned, default_tz=options.input_tz)
     except (ValueError, TypeError, OverflowError) as error:
-        shown = options.input_time_format
-        tried = f" or the input time format {shown!r}" if shown else ""
+        time_format = options.input_time_format
+        tried = f" or the input time format {time_format!r}" if time_format else ""
         raise RecordError(
             "invalid_time",
             f"invalid _time {cleaned!r}: expected ISO 8601 or epoch milliseconds{tried} ({error})",
