@@ -55,7 +55,7 @@ def normalise_path(path: str) -> str:
     Strips surrounding quotes and white space, turns `/` into `\\`, case-folds, removes the
     `\\\\?\\`, `\\\\.\\` and `\\??\\` namespace prefixes, collapses repeated separators (keeping
     the leading pair of a UNC path) and drops a trailing separator. A `\\Device\\HarddiskVolumeN`
-    volume is kept; `strip_volume` removes it. Display code keeps the original text.
+    volume is kept, and `strip_volume` removes it. Display code keeps the original text.
 
     Args:
         path: a path as written in telemetry, a catalog or an inventory.
@@ -98,7 +98,7 @@ def strip_volume(path: str) -> str:
         path: a path in any spelling that `normalise_path` accepts.
 
     Returns:
-        The normalised path without its volume; it starts with `\\` when the input was absolute.
+        The normalised path without its volume. It starts with `\\` when the input was absolute.
     """
     text = normalise_path(path)
     if text.startswith("\\\\"):
@@ -191,7 +191,7 @@ def path_matches(pattern: str, path: str) -> bool:
 def name_matches(pattern: str, name: str) -> bool:
     """Return whether the base name of `name` matches a file name pattern, ignoring case.
 
-    `name` may be a bare name or a full path; only its base name is compared.
+    `name` may be a bare name or a full path, and only its base name is compared.
     """
     candidate = basename(name)
     if not candidate:
@@ -231,11 +231,11 @@ def domain_matches(domain: str, host: str) -> bool:
         domain: the catalog's domain, optionally starting with `*.`.
         host: a host or query name from telemetry.
     """
-    wanted = normalise_domain(domain)
+    parent = normalise_domain(domain)
     candidate = normalise_domain(host)
-    if not wanted or not candidate:
+    if not parent or not candidate:
         return False
 
-    if wanted.startswith("*."):
-        return candidate.endswith(wanted[1:]) and len(candidate) > len(wanted) - 1
-    return candidate == wanted or candidate.endswith("." + wanted)
+    if parent.startswith("*."):
+        return candidate.endswith(parent[1:]) and len(candidate) > len(parent) - 1
+    return candidate == parent or candidate.endswith("." + parent)

@@ -1,7 +1,7 @@
 """Catalog checks that go beyond the schema: shared names, dead patterns, missing sources.
 
-Severity `error` means the catalog would give wrong or unexplained results and must be fixed;
-`warning` means a value is unusual and worth a second look.
+An `error` is a problem that gives wrong or unexplained results, so it must be fixed. A `warning`
+marks a value that is unusual and worth a second look.
 """
 
 from __future__ import annotations
@@ -138,13 +138,13 @@ def _check_shared(catalog: Catalog) -> Iterator[LintIssue]:
             for p_tool, p_value in others
             if p_tool is not owners[0] and winpath.name_matches(p_value, value)
         ]
-        for rival, how in rivals:
+        for rival, claimed_as in rivals:
             owner = owners[0]
             key = (min(owner.id, rival.id), max(owner.id, rival.id), value)
             if rival is owner or _shares(owner, rival) or key in reported:
                 continue
             reported.add(key)
-            via = "" if how == value else f" (through the pattern {how!r})"
+            via = "" if claimed_as == value else f" (through the pattern {claimed_as!r})"
             yield LintIssue(
                 "error",
                 owner.id,

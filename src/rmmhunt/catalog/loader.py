@@ -52,7 +52,7 @@ _SUFFIXES = (".yaml", ".yml")
 
 
 class CatalogValidationError(CatalogError):
-    """One or more catalog files are invalid; `problems` holds one error per problem.
+    """An error for invalid catalog files, with one `CatalogError` per problem in `problems`.
 
     The error's own `path` and `line` are those of the first problem.
     """
@@ -232,7 +232,7 @@ def load_catalog(extra_dirs: Sequence[Path] = ()) -> Catalog:
 
     Raises:
         CatalogError: an extra folder does not exist.
-        CatalogValidationError: any file is invalid; it lists every problem found.
+        CatalogValidationError: any file is invalid. It lists every problem found.
     """
     tools: dict[str, Tool] = {}
     sources: dict[str, str] = {}

@@ -103,7 +103,7 @@ class Catalog:
         tools: tools by id, sorted by id.
         sources: the display path of the file that defined each tool id.
         version: `<schema version>-<digest>`, where the digest is a SHA-256 prefix over the
-            tools' content; it changes whenever any indicator changes, and only then.
+            tools' content, so it changes when any field of any tool changes.
     """
 
     def __init__(self, tools: Iterable[Tool], sources: Mapping[str, str] | None = None) -> None:
@@ -175,8 +175,8 @@ class Catalog:
         Raises:
             ValueError: a category name is not one of `Category`'s values.
         """
-        wanted = {Category(category) for category in categories}
-        return [tool for tool in self.tools.values() if tool.category in wanted]
+        selected = {Category(category) for category in categories}
+        return [tool for tool in self.tools.values() if tool.category in selected]
 
     def indicator_rows(self) -> list[dict[str, str]]:
         """Build the flat indicator table that the hunt loads into an engine and joins on.

@@ -43,7 +43,7 @@ FACT_FIELDS = (
 
 
 class Category(StrEnum):
-    """The kind of remote access a tool gives; the default hunt covers rmm and remote-desktop."""
+    """The kind of remote access a tool gives. The default hunt covers rmm and remote-desktop."""
 
     RMM = "rmm"
     """Remote monitoring and management agents that manage a fleet (Atera, NinjaOne, Kaseya)."""
@@ -98,7 +98,7 @@ class Reference(_Strict):
 class Tool(_Strict):
     """One remote access tool and the indicators that identify it on Windows.
 
-    Names, patterns and domains are stored as written; matching case-folds them.
+    Names, patterns and domains are stored as written, and matching case-folds them.
     """
 
     id: ToolId
@@ -112,7 +112,7 @@ class Tool(_Strict):
     """Other product names the tool is sold or known under."""
 
     executables: tuple[Text, ...] = ()
-    """Process image base names; `*` and `?` are wildcards inside the name."""
+    """Process image base names, in which `*` and `?` are wildcards."""
 
     original_file_names: tuple[Text, ...] = ()
     """PE version-resource `OriginalFileName` values, which survive a renamed binary."""
@@ -125,7 +125,7 @@ class Tool(_Strict):
     """Authenticode signer subject names."""
 
     domains: tuple[Text, ...] = ()
-    """DNS names the tool connects to; each also matches its subdomains."""
+    """DNS names the tool connects to, each of which also matches its subdomains."""
 
     services: tuple[Text, ...] = ()
     """Windows service names (the service key name or its display name)."""

@@ -1,4 +1,4 @@
-"""Data for `rmmhunt catalog list` and `rmmhunt catalog show TOOL`; the CLI does the printing."""
+"""Data for `rmmhunt catalog list` and `rmmhunt catalog show TOOL`, which the CLI prints."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def list_rows(
 
     Args:
         catalog: the loaded catalog.
-        categories: keep only tools in these categories; empty keeps every tool.
+        categories: keep only tools in these categories, or every tool when empty.
     """
     tools = catalog.tools_in_categories(categories) if categories else catalog.tools.values()
     return [
@@ -42,13 +42,13 @@ def find_tool(catalog: Catalog, query: str) -> Tool:
     Raises:
         CatalogError: no tool matches; the hint names the closest ids.
     """
-    wanted = query.strip().casefold()
+    key = query.strip().casefold()
     for tool in catalog.tools.values():
         names = (tool.id, tool.name, *tool.aliases)
-        if wanted in {name.casefold() for name in names}:
+        if key in {name.casefold() for name in names}:
             return tool
 
-    close = difflib.get_close_matches(wanted, list(catalog.tools), n=3)
+    close = difflib.get_close_matches(key, list(catalog.tools), n=3)
     hint = f"did you mean {', '.join(close)}?" if close else "run `rmmhunt catalog list`"
     raise CatalogError(f"tool {query!r} not found in the catalog", hint=hint)
 
