@@ -2,7 +2,7 @@
 
 The EDR readers (Defender, CrowdStrike, OCSF and the field-map reader) all read either a CSV file
 with a header line or JSON in one of three layouts: one object per line (NDJSON), a top-level
-array, or one wrapper object that holds the records in a list. This module turns each layout into
+array, or one wrapper object that contains the records in a list. This module turns each layout into
 a stream of RawRecord values, and `map_records` applies a reader's mapping with the accounting
 that the reader contract requires.
 """
@@ -139,7 +139,7 @@ def iter_json(source: InputFile, unwrap: Unwrap | None = None) -> Iterator[RawRe
 
     A file whose first non-blank line is a complete JSON value is read as NDJSON, one value per
     line. Otherwise the whole file is one JSON document. `unwrap` expands wrapper objects (such
-    as an API response that holds its rows in a list) into the records they contain.
+    as an API response with its rows in a list) into the records they contain.
     """
     if _first_line_is_json(source.head):
         yield from _ndjson_records(source, unwrap)
@@ -183,7 +183,7 @@ def _document_records(source: InputFile, unwrap: Unwrap | None) -> Iterator[RawR
         text = stream.read()
     start = len(text) - len(text.lstrip())
     if text[start : start + 1] == "[":
-        yield from _array_records(text, start + 1, source.display, unwrap)
+        yield from _array_records(text, start + 1, unwrap)
         return
 
     try:
@@ -198,9 +198,7 @@ def _document_records(source: InputFile, unwrap: Unwrap | None) -> Iterator[RawR
         yield _record_from_value(item, index, None)
 
 
-def _array_records(
-    text: str, position: int, display: str, unwrap: Unwrap | None
-) -> Iterator[RawRecord]:
+def _array_records(text: str, position: int, unwrap: Unwrap | None) -> Iterator[RawRecord]:
     """Decode a top-level array element by element, so that each record keeps its line."""
     decoder = json.JSONDecoder()
     line, counted_to, index = 1, 0, 0

@@ -21,7 +21,7 @@ SUB_TYPE_DNS_QUERY: Final = "DNS_QUERY"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Locale forms whose month is spelled out, so that day and month cannot be confused. They carry
-# no zone, so they are read only when ReadOptions.input_tz says which zone they are in.
+# no zone, so they are read only when ReadOptions.input_tz gives their zone.
 _NAMED_MONTH_FORMATS: Final = (
     "%b %d, %Y %I:%M:%S %p",
     "%b %d, %Y %I:%M:%S.%f %p",
@@ -88,7 +88,7 @@ def _parse_or_reject(value: object, options: ReadOptions) -> datetime | None:
 def _to_utc(parsed: datetime, zone: timedelta | None) -> datetime:
     if parsed.tzinfo is not None:
         return parsed.astimezone(UTC)
-    # A time with no zone of its own is UTC unless the input time zone says otherwise.
+    # A time with no zone of its own is UTC unless the input time zone gives another.
     return (parsed - (zone or timedelta(0))).replace(tzinfo=UTC)
 
 

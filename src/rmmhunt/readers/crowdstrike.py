@@ -2,10 +2,11 @@
 
 Reads Falcon Data Replicator (FDR) and event stream JSON, normally one event per line, where
 every value is text. Falcon gives each process its own id (`TargetProcessId`), and a child names
-its parent's id in `ParentProcessId`; the OS process id is `RawProcessId`. A child's event holds
-only the parent's base name, so the reader makes two passes over the file: the first indexes
-every process start by agent id and Falcon process id, the second fills the parent's path,
-command line and OS pid from that index.
+its parent's id in `ParentProcessId`. The OS process id is `RawProcessId`.
+
+A child's event contains only the parent's base name, so the reader makes two passes over the
+file. The first indexes every process start by agent id and Falcon process id. The second fills
+the parent's path, command line and OS pid from that index.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ _PROTOCOLS: Final = {"6": "TCP", "17": "UDP", "1": "ICMP"}
 
 @dataclass(frozen=True)
 class FalconProcess:
-    """What the index keeps of one process start, to describe it as another event's actor."""
+    """One indexed process start: the fields that describe it as another event's actor."""
 
     image_path: str | None
     command_line: str | None
@@ -77,7 +78,7 @@ class CrowdStrikeReader:
 
 
 def _unwrap_event(fields: dict[str, object]) -> dict[str, object]:
-    # Some event stream exports nest the sensor event under `event` beside a `metadata` object.
+    # An event nested under `event` beside a `metadata` object is read like a flat one.
     inner = fields.get("event")
     if "event_simpleName" not in fields and isinstance(inner, dict):
         return inner
@@ -106,8 +107,8 @@ def build_process_index(source: InputFile) -> ProcessIndex:
 
 
 # Field meanings: CrowdStrike's Events Data Dictionary in the Falcon console (ProcessRollup2,
-# DnsRequest, NetworkConnectIP4). NOTE: that dictionary is behind the Falcon login and was not
-# available here; the field names follow the brief and public FDR samples (elastic/integrations,
+# DnsRequest, NetworkConnectIP4). NOTE: that dictionary requires a Falcon login, so it was not
+# checked. The field names were checked against public FDR samples instead (elastic/integrations,
 # packages/crowdstrike/data_stream/fdr/_dev/test/pipeline/test-windows.log).
 
 

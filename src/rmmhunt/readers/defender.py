@@ -1,10 +1,10 @@
 """Microsoft Defender for Endpoint and Sentinel: DeviceProcessEvents and DeviceNetworkEvents.
 
-Reads the table rows in every shape they are exported in: the Advanced Hunting CSV export (the
-table's column names as the header), a JSON array of rows, the advanced hunting API response
-(`{"Schema": [...], "Results": [...]}`), Microsoft Graph's `runHuntingQuery` response
-(`{"schema": [...], "results": [...]}`), and the streaming API's Event Hub messages
-(`{"records": [{"time", "tenantId", "category", "properties"}]}`).
+The reader accepts the table rows in every shape they are exported in. These are the Advanced
+Hunting CSV export (the table's column names as the header) and a JSON array of rows. They are
+also the advanced hunting API response (`{"Schema": [...], "Results": [...]}`), Microsoft Graph's
+`runHuntingQuery` response (`{"schema": [...], "results": [...]}`), and the streaming API's
+Event Hub messages (`{"records": [{"time", "tenantId", "category", "properties"}]}`).
 """
 
 from __future__ import annotations
@@ -117,10 +117,9 @@ def _event_kind(table: str | None, event: dict[str, object]) -> str | None:
     if table in (None, PROCESS_TABLE) and action == "ProcessCreated":
         return PROCESS_TABLE
 
-    # NOTE: the connection ActionType values (ConnectionSuccess, ConnectionFailed,
-    # ConnectionAttempt, InboundConnectionAccepted ...) are listed in the Defender portal's
-    # in-product schema reference, not on the table's Learn page; this prefix test is an
-    # approximation of that list. Listening sockets are not connections.
+    # NOTE: the table's Learn page does not list its ActionType values (the portal's in-product
+    # schema reference does), so this prefix test approximates that list. Listening sockets such
+    # as ListeningConnectionCreated are not connections.
     is_connection = action.startswith(("Connection", "InboundConnection"))
     has_remote = "RemoteIP" in event or "RemoteUrl" in event
     if table in (None, NETWORK_TABLE) and is_connection and has_remote:

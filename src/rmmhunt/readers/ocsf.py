@@ -61,8 +61,8 @@ class OcsfReader:
     def detect(self, head: bytes, name: str) -> bool:
         """Accept Parquet with OCSF columns, or JSON events that carry `class_uid`."""
         if head.startswith(PARQUET_MAGIC):
-            # Parquet keeps its schema in the footer, so the head only shows column names that
-            # happen to appear in the first pages; the file name is the tie-breaker.
+            # Parquet keeps its schema in the footer, so the head shows only the column names that
+            # appear in the first pages. The file name is the tie-breaker.
             return b"class_uid" in head or name.lower().endswith(".parquet")
         return looks_like_json(head) and b'"class_uid"' in head and b'"metadata"' in head
 
