@@ -10,10 +10,12 @@ def all_readers() -> list[Reader]:
     # Imports are local so that one reader's optional dependency never breaks the others.
     from rmmhunt.readers.crowdstrike import CrowdStrikeReader
     from rmmhunt.readers.defender import DefenderReader
+    from rmmhunt.readers.eventlogtext import event_log_text_readers
     from rmmhunt.readers.evtx import EvtxReader
     from rmmhunt.readers.ocsf import OcsfReader
     from rmmhunt.readers.xdr import xdr_readers
 
     readers: list[Reader] = [EvtxReader(), DefenderReader(), CrowdStrikeReader(), OcsfReader()]
     readers.extend(xdr_readers())
+    readers.extend(event_log_text_readers())
     return readers
