@@ -38,18 +38,22 @@ PROFILES: Final = ("default", "seed")
 
 SERVICE_INSTALL_EVENT_IDS: Final = (7045, 4697)
 
-# Indicator kinds that raise an alert, with the `matched_on` label and a priority: when one
-# event matches several tools, the strongest evidence names the tool.
-PROCESS_INDICATORS: Final[dict[str, tuple[str, str, int]]] = {
-    "sha256": ("action_process_image_sha256", "hash", 0),
-    "md5": ("action_process_image_md5", "hash", 0),
-    "original_file_name": ("action_process_original_file_name", "original_file_name", 1),
-    "image_name": ("action_process_image_name", "name", 2),
-}
-SERVICE_INDICATORS: Final[dict[str, tuple[str, str, int]]] = {
-    "image_name": ("action_process_image_name", "name", 2),
-    "driver_name": ("action_process_image_name", "driver_name", 2),
-}
+# Joins that raise an alert: (indicator type, event column, `matched_on` label, priority). When
+# one event matches several tools, the strongest evidence (lowest priority) names the tool. A PE
+# original file name is compared with executable names too, because for most tools it equals the
+# shipped executable's name, and it survives renaming.
+JoinRule = tuple[str, str, str, int]
+PROCESS_JOINS: Final[tuple[JoinRule, ...]] = (
+    ("sha256", "action_process_image_sha256", "hash", 0),
+    ("md5", "action_process_image_md5", "hash", 0),
+    ("original_file_name", "action_process_original_file_name", "original_file_name", 1),
+    ("image_name", "action_process_original_file_name", "original_file_name", 1),
+    ("image_name", "action_process_image_name", "name", 2),
+)
+SERVICE_JOINS: Final[tuple[JoinRule, ...]] = (
+    ("image_name", "action_process_image_name", "name", 2),
+    ("driver_name", "action_process_image_name", "driver_name", 2),
+)
 
 # Columns an alert carries after the seed's 15 fields, for context.
 CONTEXT_COLUMNS: Final = (
@@ -109,8 +113,8 @@ def run_hunt(engine: SqlEngine, catalog: Catalog, options: HuntOptions) -> list[
         kinds = dict.fromkeys(matches, "process_start")
     else:
         _load_indicators(engine, catalog, options.categories)
-        process = _match_indicators(engine, options, PROCESS_INDICATORS, _process_filter())
-        service = _match_indicators(engine, options, SERVICE_INDICATORS, _service_filter())
+        process = _match_indicators(engine, options, PROCESS_JOINS, _process_filter())
+        service = _match_indicators(engine, options, SERVICE_JOINS, _service_filter())
         matches = {**process, **service}
         kinds = {row: "process_start" for row in process}
         kinds.update({row: "service_install" for row in service})
@@ -187,7 +191,7 @@ def glob_to_like(pattern: str) -> str:
 
 
 def _load_indicators(engine: SqlEngine, catalog: Catalog, categories: frozenset[str]) -> None:
-    wanted = {*PROCESS_INDICATORS, *SERVICE_INDICATORS}
+    wanted = {rule[0] for rule in (*PROCESS_JOINS, *SERVICE_JOINS)}
     rows: list[dict[str, Any]] = []
     for indicator in catalog.indicator_rows():
         if indicator["indicator_type"] not in wanted:
@@ -212,45 +216,43 @@ def _load_indicators(engine: SqlEngine, catalog: Catalog, categories: frozenset[
 def _match_indicators(
     engine: SqlEngine,
     options: HuntOptions,
-    indicators: dict[str, tuple[str, str, int]],
+    joins: tuple[JoinRule, ...],
     event_filter: str,
 ) -> dict[int, Match]:
-    """Join events to indicators, one equality join per indicator kind plus one pattern join."""
+    """Join events to indicators, one equality join per rule plus one pattern join per rule."""
     filters, parameters = _event_filters(options)
     selects: list[str] = []
     all_parameters: list[Any] = []
-    for kind, (column, _, _) in indicators.items():
+    for rule, (kind, column, _, _) in enumerate(joins):
         for join in (
             f"lower(e.{column}) = i.value",
             f"i.like_pattern IS NOT NULL AND lower(e.{column}) LIKE i.like_pattern ESCAPE '\\'",
         ):
             selects.append(
-                f"SELECT e._row AS _row, i.tool_id AS tool_id, '{kind}' AS indicator_type "
+                f"SELECT e._row AS _row, i.tool_id AS tool_id, {rule} AS rule "
                 f"FROM xdr_data e JOIN catalog_indicators i ON {join} "
                 f"WHERE i.indicator_type = '{kind}' AND e.{column} IS NOT NULL "
                 f"AND {event_filter} AND {filters}"
             )
             all_parameters.extend(parameters)
     rows = engine.query(" UNION ALL ".join(selects), all_parameters)
-    return _choose_tools(rows, indicators)
+    return _choose_tools(rows, joins)
 
 
-def _choose_tools(
-    rows: list[dict[str, Any]], indicators: dict[str, tuple[str, str, int]]
-) -> dict[int, Match]:
-    by_event: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+def _choose_tools(rows: list[dict[str, Any]], joins: tuple[JoinRule, ...]) -> dict[int, Match]:
+    by_event: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     for row in rows:
-        by_event[int(row["_row"])][str(row["tool_id"])].add(str(row["indicator_type"]))
+        by_event[int(row["_row"])][str(row["tool_id"])].add(int(row["rule"]))
 
     matches: dict[int, Match] = {}
     for event_row, tools in by_event.items():
 
-        def strength(item: tuple[str, set[str]]) -> tuple[int, str]:
-            tool_id, kinds = item
-            return (min(indicators[kind][2] for kind in kinds), tool_id)
+        def strength(item: tuple[str, set[int]]) -> tuple[int, str]:
+            tool_id, rules = item
+            return (min(joins[rule][3] for rule in rules), tool_id)
 
-        tool_id, kinds = min(tools.items(), key=strength)
-        labels = sorted({indicators[kind][1] for kind in kinds}, key=_label_order)
+        tool_id, rules = min(tools.items(), key=strength)
+        labels = sorted({joins[rule][2] for rule in rules}, key=_label_order)
         matches[event_row] = Match(tool_id=tool_id, tool_name="", category=None, matched_on=labels)
     return matches
 
@@ -296,9 +298,7 @@ def fetch_events(engine: SqlEngine, row_ids: Sequence[int]) -> list[dict[str, An
     return events
 
 
-def build_alert(
-    event: dict[str, Any], match: Match, kind: str, catalog: Catalog
-) -> dict[str, Any]:
+def build_alert(event: dict[str, Any], match: Match, kind: str, catalog: Catalog) -> dict[str, Any]:
     """Build an alert from an event row (with `sources`) and its catalog match.
 
     The seed's 15 fields come first, in its order, then the hunt's own fields and context.

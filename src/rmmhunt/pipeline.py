@@ -56,7 +56,7 @@ def load_inputs(
 ) -> LoadResult:
     """Read every input into a new dataset. One bad file or record never stops the others."""
     options = options or ReadOptions()
-    readers = readers if readers is not None else all_readers()
+    readers = readers if readers is not None else default_readers(options)
     result = LoadResult(dataset=Dataset(database), stats=ReadStats(), discovery=Discovery())
 
     for display, path in iter_paths(list(paths), result.discovery):
@@ -67,6 +67,23 @@ def load_inputs(
 
     result.dataset.finalise(dedup=dedup)
     return result
+
+
+def default_readers(options: ReadOptions) -> list[Reader]:
+    """Return the registered readers, plus the field-map reader last when a map is given.
+
+    The field map comes last so that files in a known format keep their own reader, and only
+    files that no reader recognises are read through the user's map.
+
+    Raises:
+        InputError: the field map file is invalid.
+    """
+    readers = all_readers()
+    if options.field_map is not None:
+        from rmmhunt.readers.fieldmap import FieldMapReader
+
+        readers.append(FieldMapReader(options.field_map))
+    return readers
 
 
 def _read_one(
