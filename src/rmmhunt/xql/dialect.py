@@ -1,7 +1,7 @@
 """SQL spellings that differ between engines, kept in one class per dialect.
 
 The compiler writes portable SQL (CTEs, CASE, window functions, explicit column lists) and
-asks the dialect only for what engines spell differently. DuckDB is the only dialect so far;
+uses the dialect only for what engines spell differently. DuckDB is the only dialect so far;
 names follow the DuckDB 1.x function reference (duckdb.org/docs/sql/functions).
 """
 

@@ -76,12 +76,12 @@ class TokenStream:
             raise self.error(f"expected {expected} but found {found}", f"token {found}")
         return self.advance()
 
-    def expect_name(self, what: str) -> Token:
+    def expect_name(self, description: str) -> Token:
         """Consume an identifier that names something (a column, alias or dataset)."""
         token = self.current
         if token.kind is not Kind.IDENT or token.text.lower() in RESERVED_WORDS:
             found = self.describe(token)
-            raise self.error(f"expected {what} but found {found}", f"token {found}")
+            raise self.error(f"expected {description} but found {found}", f"token {found}")
         if "*" in token.text:
             raise self.error(
                 f"wildcard {token.text!r} is not allowed here",

@@ -122,11 +122,11 @@ class ExpressionCompiler(OperatorCompiler):
             )
         return handler(self, call, [self.compile(arg) for arg in call.args])
 
-    def literal_string(self, call: FuncCall, index: int, what: str) -> str:
+    def literal_string(self, call: FuncCall, index: int, description: str) -> str:
         """Return argument `index` of a call, which must be a string literal."""
         arg = call.args[index]
         if not isinstance(arg, StringLit):
-            raise error_at(arg, f"{call.name}() needs {what} as a string literal", call.name)
+            raise error_at(arg, f"{call.name}() needs {description} as a string literal", call.name)
         return arg.value
 
     def text(self, typed: Typed) -> str:

@@ -1,9 +1,9 @@
 """Compile XQL comparisons and boolean logic to SQL.
 
-Operator meanings follow the Cortex XDR 3.x "Supported operators" page: `*` in a
-double-quoted string is a wildcard for `=`, `!=`, `in` and `not in`; `= null` and `!= null`
-test for NULL. With `config case_sensitive = false` every string comparison, pattern and
-regular expression ignores case.
+Operator meanings follow the Cortex XDR 3.x "Supported operators" page. A `*` in a
+double-quoted string is a wildcard for `=`, `!=`, `in` and `not in`, and `= null` and
+`!= null` test for NULL. With `config case_sensitive = false` every string comparison,
+pattern and regular expression ignores case.
 """
 
 from __future__ import annotations
@@ -98,9 +98,6 @@ class OperatorCompiler:
         if typed.type == STRING:
             return typed
         return Typed(self.dialect.cast_text(typed.sql), STRING)
-
-    def _literal_text(self, literal: StringLit) -> Typed:
-        return Typed(self.dialect.string(literal.value), STRING)
 
     def _compare(self, expr: Compare) -> str:
         op = expr.op

@@ -199,11 +199,13 @@ class Parser:
         end = self._plain_string("an end time")
         return ConfigTimeframe(start=start, end=end, pos=position(keyword))
 
-    def _plain_string(self, what: str) -> str:
+    def _plain_string(self, description: str) -> str:
         token = self.stream.current
         if token.kind is not Kind.STRING:
             found = self.stream.describe(token)
-            raise self.stream.error(f"expected {what} in double quotes but found {found}", "string")
+            raise self.stream.error(
+                f"expected {description} in double quotes but found {found}", "string"
+            )
         self.stream.advance()
         return token.text
 

@@ -1,9 +1,9 @@
 """Plan a parsed query as a chain of SQL common table expressions, one per stage.
 
 Each stage reads the previous CTE and defines the next, with an explicit column list, so
-that the SQL is the same shape in every dialect. A sort stage numbers its rows in a hidden
-column that the later row-preserving stages carry, because SQL keeps no row order between
-CTEs; the final SELECT orders by it and drops it.
+that the SQL is the same shape in every dialect. SQL keeps no row order between CTEs, so a
+sort stage numbers its rows in a hidden column. Later row-preserving stages carry that
+column, and the final SELECT orders by it and drops it.
 """
 
 from __future__ import annotations
@@ -224,7 +224,10 @@ class Planner:
         return Relation(self.add_cte(sql), scope, relation.ordered)
 
     def order_term(self, key: SortKey, scope: Scope, nulls_last: bool | None = None) -> str:
-        """Render one ORDER BY term; NULL sorts as the smallest value unless told otherwise."""
+        """Render one ORDER BY term.
+
+        NULL sorts as the smallest value unless `nulls_last` says where it goes.
+        """
         scope.type_of(key.column)
         direction = "DESC" if key.descending else "ASC"
         last = key.descending if nulls_last is None else nulls_last
