@@ -220,6 +220,8 @@ def _match_indicators(
     event_filter: str,
 ) -> dict[int, Match]:
     """Join events to indicators, one equality join per rule plus one pattern join per rule."""
+    # NOTE: SQL lower() equals str.casefold() for ASCII names only (not for "ß", for example);
+    # catalog values are case-folded in Python, so a non-ASCII name may fail to match.
     filters, parameters = _event_filters(options)
     selects: list[str] = []
     all_parameters: list[Any] = []
