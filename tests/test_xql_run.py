@@ -100,11 +100,14 @@ def pids(connection: duckdb.DuckDBPyConnection, condition: str, config: str = ""
 
 
 INSENSITIVE = "config case_sensitive = false | "
+SENSITIVE = "config case_sensitive = true | "
 
 FILTER_CASES = [
     # (condition, config, expected pids)
     ('agent_hostname = "WS-01"', "", [100, 200]),
-    ('action_process_image_name = "anydesk.exe"', "", []),
+    ('action_process_image_name = "anydesk.exe"', SENSITIVE, []),
+    # Without a config stage Cortex ignores case.
+    ('action_process_image_name = "anydesk.exe"', "", [100]),
     ('action_process_image_name = "anydesk.exe"', INSENSITIVE, [100]),
     ('agent_hostname != "WS-01"', "", [300, 400, 500]),
     ("action_process_os_pid > 200 and action_process_os_pid <= 400", "", [300, 400]),
@@ -112,7 +115,7 @@ FILTER_CASES = [
     ('not agent_hostname = "WS-01" and action_process_os_pid < 450', "", [300, 400]),
     ('not (agent_hostname = "WS-01" or action_process_os_pid < 450)', "", [500]),
     ('action_process_image_name = "*Desk*"', "", [100]),
-    ('action_process_image_name = "*desk*"', "", []),
+    ('action_process_image_name = "*desk*"', SENSITIVE, []),
     ('action_process_image_name = "*desk*"', INSENSITIVE, [100]),
     ('action_process_image_name != "*.exe"', "", []),
     # `_` and `%` are literal characters, not SQL wildcards.
@@ -128,7 +131,7 @@ FILTER_CASES = [
     ('action_process_image_command_line contains "--silent"', "", [100]),
     ('action_process_image_command_line contains "SILENT"', INSENSITIVE, [100]),
     ('action_process_image_command_line not contains "exe"', "", []),
-    ('action_process_image_name ~= "^(any|splash)"', "", [200]),
+    ('action_process_image_name ~= "^(any|splash)"', SENSITIVE, [200]),
     ('action_process_image_name ~= "^(any|splash)"', INSENSITIVE, [100, 200]),
     ('action_remote_ip incidr "10.0.0.0/8"', "", [100, 300]),
     ('action_remote_ip incidr "192.168.1.0/30"', "", []),

@@ -150,7 +150,45 @@ def build_summary(
         ],
         warnings=stats.warnings,
         warning_count=stats.warning_count,
+        limitations=runtime_notes(loaded),
     )
+
+
+def runtime_notes(loaded: LoadResult) -> list[str]:
+    """Describe gaps in this run's own data that can hide or weaken alerts."""
+    dataset = loaded.dataset
+    skipped = loaded.stats.skipped
+    notes: list[str] = []
+
+    no_command_line = dataset.count_rows(
+        "action_evtlog_event_id = 4688 AND action_process_image_command_line IS NULL"
+    )
+    if no_command_line:
+        notes.append(
+            f"{no_command_line} Security 4688 process start(s) carry no command line; enable "
+            "'Include command line in process creation events' to see RMM install options"
+        )
+
+    old_field_set = dataset.count_rows(
+        "action_evtlog_event_id = 4688 AND action_process_username IS NULL"
+    )
+    if old_field_set:
+        notes.append(
+            f"{old_field_set} Security 4688 process start(s) name no account for the new "
+            "process (the old field set, or TargetUserName '-')"
+        )
+
+    lost = skipped.get("chunk_records_missing", 0) + skipped.get("chunk_parse_error", 0)
+    if lost:
+        notes.append(
+            f"{lost} EVTX record(s) or chunk(s) were lost to damage; a chunk whose header is "
+            "unreadable counts once, whatever it held"
+        )
+
+    untimed = dataset.count_rows("_time IS NULL")
+    if untimed:
+        notes.append(f"{untimed} event(s) have no time; they sort last and escape --since/--until")
+    return notes
 
 
 def _alert_kinds(alerts: list[dict[str, Any]]) -> list[str]:

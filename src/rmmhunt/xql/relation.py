@@ -14,9 +14,9 @@ RANK_COLUMN = "__rmmhunt_rank"
 HIDDEN_PREFIX = "__rmmhunt"
 DEFAULT_DATASET = "xdr_data"
 
-# NOTE: this default follows the project's specification (case-sensitive); the Cortex XDR 3.x
-# case_sensitive page says Cortex ignores case unless a query sets case_sensitive = true.
-DEFAULT_CASE_SENSITIVE = True
+# Cortex ignores case in string comparisons unless a query sets `config case_sensitive = true`
+# (Cortex XDR 3.x documentation, "case_sensitive").
+DEFAULT_CASE_SENSITIVE = False
 
 
 @dataclass(frozen=True)
