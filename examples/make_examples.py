@@ -215,8 +215,8 @@ def _sysmon_event(event_id: int, host: str, moment: datetime, data: dict[str, st
 
 
 # Sysmon event 1 (process creation) fields in schema order, from Microsoft's Sysmon page
-# (https://learn.microsoft.com/en-us/sysinternals/downloads/sysmon) and `sysmon -s` of
-# Sysmon 15; ParentUser exists since Sysmon 13.30.
+# (https://learn.microsoft.com/en-us/sysinternals/downloads/sysmon). Sysmon writes ParentUser
+# since version 13.30.
 def sysmon_process_create(
     child: Process, parent: Process, moment: datetime, *, parent_user: bool = True
 ) -> EventSpec:
@@ -336,7 +336,8 @@ def _security_event(host: str, moment: datetime, version: int, data: dict[str, s
 
 
 # Security 4688 fields, from Microsoft's "4688(S): A new process has been created"
-# (https://learn.microsoft.com/en-us/windows/security/threat-protection/auditing/event-4688).
+# (https://learn.microsoft.com/en-us/previous-versions/windows/it-pro/windows-10/security/
+# threat-protection/auditing/event-4688).
 # Version 1 (Windows 8.1 and Server 2012 R2) ends at CommandLine. Version 2 (Windows 10 and
 # Server 2016) adds the Target* fields, ParentProcessName and MandatoryLabel.
 def security_process_create(
@@ -400,7 +401,7 @@ def system_service_installed(
 
 
 def number_records(events: Iterable[EventSpec], first_record_id: int) -> list[EventSpec]:
-    """Sort events by time and give them consecutive record ids, as one log file holds them."""
+    """Sort events by time and give them consecutive record ids, as in one log file."""
     ordered = sorted(events, key=lambda spec: (spec.time_created, spec.computer))
     return [
         dataclasses.replace(spec, record_id=first_record_id + index)
@@ -557,7 +558,7 @@ def _teamviewer_events() -> tuple[list[EventSpec], list[EventSpec]]:
         sysmon_process_create(_teamviewer(host, pid), _services(host), _at(day, 7, 59, 30, 204))
         for host, pid, day in (("WS01", 3120, 3), ("WS02", 3096, 8), ("WS04", 3144, 18))
     ]
-    # A Sysmon older than 13.30 writes no ParentUser, as here on WS01 after a reboot.
+    # Sysmon before 13.30 writes no ParentUser, and this start on WS01 has that older field set.
     later = _at(24, 8, 0, 1, 640)
     start = sysmon_process_create(
         _teamviewer("WS01", 3188), _services("WS01"), later, parent_user=False

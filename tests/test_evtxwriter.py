@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import struct
@@ -335,7 +336,7 @@ def test_naive_time_raises(tmp_path: Path) -> None:
 
 def test_oversized_event_raises(tmp_path: Path) -> None:
     spec = _spec("sysmon_1")
-    huge = ew.EventSpec(**{**spec.__dict__, "data": {"CommandLine": "x" * 40000}})
+    huge = dataclasses.replace(spec, data={"CommandLine": "x" * 40000})
     with pytest.raises(ValueError, match="does not fit"):
         ew.write_evtx(tmp_path / "huge.evtx", [huge])
 

@@ -2,8 +2,9 @@
 
 The layout follows libyal's "Windows XML Event Log (EVTX) format" document: a 4096-byte file
 header, 65536-byte chunks of 512-byte header plus event records, and each record's event as
-Binary XML. Events are written without templates, as plain element, attribute and value tokens,
-and every file is checked by reading it back with pyevtx-rs 0.14 (the PyPI package `evtx`).
+Binary XML. Events are written without templates, as plain element, attribute and value tokens.
+tests/test_evtxwriter.py reads each event shape back with pyevtx-rs 0.14 (the PyPI package
+`evtx`), the reader this format was checked against.
 
 This is a test utility, not part of the installed package. It writes no real event data: callers
 give every value.
@@ -60,6 +61,13 @@ _TYPE_GUID: Final = 0x0F
 _TYPE_FILETIME: Final = 0x11
 _TYPE_SID: Final = 0x13
 _TYPE_HEX_INT64: Final = 0x15
+_UINT_FORMATS: Final = {
+    _TYPE_UINT8: "<B",
+    _TYPE_UINT16: "<H",
+    _TYPE_UINT32: "<I",
+    _TYPE_UINT64: "<Q",
+    _TYPE_HEX_INT64: "<Q",
+}
 
 
 @dataclass(frozen=True)
@@ -123,11 +131,9 @@ def filetime(moment: datetime, extra_ticks: int = 0) -> int:
     return seconds * 10_000_000 + delta.microseconds * 10 + extra_ticks
 
 
-def uint(value_type: int, value: int) -> TypedValue:
+def uint_value(value_type: int, value: int) -> TypedValue:
     """Build an unsigned integer value of the given Binary XML type."""
-    formats = {_TYPE_UINT8: "<B", _TYPE_UINT16: "<H", _TYPE_UINT32: "<I", _TYPE_UINT64: "<Q"}
-    formats[_TYPE_HEX_INT64] = "<Q"
-    return TypedValue(value_type, struct.pack(formats[value_type], value))
+    return TypedValue(value_type, struct.pack(_UINT_FORMATS[value_type], value))
 
 
 def guid_value(text: str) -> TypedValue:
@@ -182,7 +188,7 @@ class _ChunkNames:
 
 
 class _BinXmlWriter:
-    """Binary XML tokens for one record, at a known offset inside its chunk.
+    """Encoder of one record's Binary XML, which must know where in its chunk the record starts.
 
     A name is written in full the first time a chunk uses it, at the offset its reference points
     to, and later records in the chunk refer back to that offset, as Windows does.
@@ -193,7 +199,7 @@ class _BinXmlWriter:
         self.base = chunk_offset
         self.names = names
 
-    def name(self, text: str) -> None:
+    def write_name(self, text: str) -> None:
         known = self.names.offsets.get(text)
         if known is not None:
             self.buffer += struct.pack("<I", known)
@@ -207,7 +213,7 @@ class _BinXmlWriter:
         self.names.offsets[text] = offset
         self.names.buckets[bucket] = offset
 
-    def value(self, value: Value) -> None:
+    def write_value(self, value: Value) -> None:
         if isinstance(value, TypedValue):
             self.buffer += bytes([_TOKEN_VALUE, value.value_type]) + value.payload
             return
@@ -216,7 +222,7 @@ class _BinXmlWriter:
         self.buffer += bytes([_TOKEN_VALUE, _TYPE_STRING])
         self.buffer += struct.pack("<H", len(encoded) // 2) + encoded
 
-    def element(self, element: Element) -> None:
+    def write_element(self, element: Element) -> None:
         token = _TOKEN_OPEN_START_ELEMENT | (_TOKEN_MORE_FLAG if element.attributes else 0)
 
         # pyevtx-rs 0.14 (evtx crate 0.13) expects no dependency identifier in an element header
@@ -224,7 +230,7 @@ class _BinXmlWriter:
         self.buffer.append(token)
         size_at = len(self.buffer)
         self.buffer += b"\x00\x00\x00\x00"
-        self.name(element.name)
+        self.write_name(element.name)
 
         if element.attributes:
             list_size_at = len(self.buffer)
@@ -232,8 +238,8 @@ class _BinXmlWriter:
             for index, (attribute, attribute_value) in enumerate(element.attributes):
                 more = index < len(element.attributes) - 1
                 self.buffer.append(_TOKEN_ATTRIBUTE | (_TOKEN_MORE_FLAG if more else 0))
-                self.name(attribute)
-                self.value(attribute_value)
+                self.write_name(attribute)
+                self.write_value(attribute_value)
             list_size = len(self.buffer) - list_size_at - 4
             struct.pack_into("<I", self.buffer, list_size_at, list_size)
 
@@ -242,9 +248,9 @@ class _BinXmlWriter:
         else:
             self.buffer.append(_TOKEN_CLOSE_START_ELEMENT)
             if element.text is not None:
-                self.value(element.text)
+                self.write_value(element.text)
             for child in element.children:
-                self.element(child)
+                self.write_element(child)
             self.buffer.append(_TOKEN_CLOSE_ELEMENT)
 
         # The data size counts every byte after the size field up to the end of the element.
@@ -258,7 +264,7 @@ def event_element(spec: EventSpec) -> Element:
         provider_attributes.append(("Guid", guid_value(spec.provider_guid)))
     event_id_attributes: tuple[tuple[str, Value], ...] = ()
     if spec.qualifiers is not None:
-        event_id_attributes = (("Qualifiers", uint(_TYPE_UINT16, spec.qualifiers)),)
+        event_id_attributes = (("Qualifiers", uint_value(_TYPE_UINT16, spec.qualifiers)),)
     security_attributes: tuple[tuple[str, Value], ...] = ()
     if spec.user_sid is not None:
         security_attributes = (("UserID", sid_value(spec.user_sid)),)
@@ -266,20 +272,20 @@ def event_element(spec: EventSpec) -> Element:
     system_time = filetime(spec.time_created, spec.time_created_extra_ticks)
     system = (
         Element("Provider", tuple(provider_attributes)),
-        Element("EventID", event_id_attributes, uint(_TYPE_UINT16, spec.event_id)),
-        Element("Version", text=uint(_TYPE_UINT8, spec.version)),
-        Element("Level", text=uint(_TYPE_UINT8, spec.level)),
-        Element("Task", text=uint(_TYPE_UINT16, spec.task)),
-        Element("Opcode", text=uint(_TYPE_UINT8, spec.opcode)),
-        Element("Keywords", text=uint(_TYPE_HEX_INT64, spec.keywords)),
+        Element("EventID", event_id_attributes, uint_value(_TYPE_UINT16, spec.event_id)),
+        Element("Version", text=uint_value(_TYPE_UINT8, spec.version)),
+        Element("Level", text=uint_value(_TYPE_UINT8, spec.level)),
+        Element("Task", text=uint_value(_TYPE_UINT16, spec.task)),
+        Element("Opcode", text=uint_value(_TYPE_UINT8, spec.opcode)),
+        Element("Keywords", text=uint_value(_TYPE_HEX_INT64, spec.keywords)),
         Element("TimeCreated", (("SystemTime", TypedValue(_TYPE_FILETIME, _u64(system_time))),)),
-        Element("EventRecordID", text=uint(_TYPE_UINT64, spec.record_id)),
+        Element("EventRecordID", text=uint_value(_TYPE_UINT64, spec.record_id)),
         Element("Correlation"),
         Element(
             "Execution",
             (
-                ("ProcessID", uint(_TYPE_UINT32, spec.process_id)),
-                ("ThreadID", uint(_TYPE_UINT32, spec.thread_id)),
+                ("ProcessID", uint_value(_TYPE_UINT32, spec.process_id)),
+                ("ThreadID", uint_value(_TYPE_UINT32, spec.thread_id)),
             ),
         ),
         Element("Channel", text=spec.channel),
@@ -302,7 +308,7 @@ def encode_record(spec: EventSpec, chunk_offset: int, names: _ChunkNames) -> byt
     """Encode one event record that will start at `chunk_offset` inside its chunk."""
     writer = _BinXmlWriter(chunk_offset + RECORD_HEADER_SIZE, names)
     writer.buffer += bytes([_TOKEN_FRAGMENT_HEADER, 1, 1, 0])
-    writer.element(event_element(spec))
+    writer.write_element(event_element(spec))
     writer.buffer.append(_TOKEN_END_OF_STREAM)
 
     written = spec.record_filetime
