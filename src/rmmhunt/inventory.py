@@ -1,0 +1,302 @@
+"""Compare alerts with the approved-software inventory: suppress what an approval covers.
+
+An approval covers an alert when it names the alert's catalog tool and every other field it gives
+matches: hosts, users, image paths, code signers, parent processes and the validity window. A
+field the approval leaves out does not restrict it, but an approval never covers another tool, so
+an approval of TeamViewer on every host still leaves AnyDesk `not_approved`.
+
+`apply_inventory` sets `approval` on every alert:
+
+- `approved`: an approval covers the alert. The alert moves to the suppressed list, not dropped.
+- `outside_approval`: the tool has approvals, but none covers this alert. `mismatches` lists what
+  differs from the closest approval (the one with the fewest mismatches, first in the file on a
+  tie): `another_host`, `another_user`, `another_path`, `another_signer`, `another_parent`,
+  `expired` or `not_yet_valid`.
+- `not_approved`: no approval names the tool.
+- None on every alert when no inventory was given, because the status is then unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from rmmhunt import winpath
+from rmmhunt.inventory_load import (
+    DEFAULT_COLUMNS,
+    load_column_mapping,
+    load_inventory,
+    parse_column_mapping,
+)
+from rmmhunt.inventory_model import Approval, ApprovalEntry, Inventory
+from rmmhunt.normalise import short_hostname
+from rmmhunt.servicepath import expanded_path, parse_service_image_path
+
+__all__ = [
+    "DEFAULT_COLUMNS",
+    "MISMATCHES",
+    "Approval",
+    "ApprovalEntry",
+    "Inventory",
+    "apply_inventory",
+    "check_approval",
+    "load_column_mapping",
+    "load_inventory",
+    "parse_column_mapping",
+]
+
+Alert = dict[str, Any]
+
+# Mismatch ids in the order they are reported.
+MISMATCHES = (
+    "another_host",
+    "another_user",
+    "another_path",
+    "another_signer",
+    "another_parent",
+    "expired",
+    "not_yet_valid",
+)
+
+# Signature status values (Cortex XDR `action_process_signature_status` and the readers' mapped
+# forms) that mean a valid signature; any other status means the signer cannot be trusted.
+_SIGNED_STATUSES = frozenset({"signed", "valid", "signed_valid", "trusted"})
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One field of an approval that an alert does not match."""
+
+    id: str
+    detail: str
+
+
+def apply_inventory(
+    alerts: Sequence[Alert], inventory: Inventory | None, *, now: datetime
+) -> tuple[list[Alert], list[Alert]]:
+    """Set `approval` on every alert and split the alerts into (kept, suppressed).
+
+    Args:
+        alerts: alerts from the hunt and enrichment; each is changed in place.
+        inventory: the loaded inventory, or None when the user gave none.
+        now: the time that the validity window is checked at for an alert without `_time`.
+            Alerts with a time are checked at that time, because an approval that was valid
+            when the tool ran covers the run even after it expires.
+
+    Returns:
+        The alerts that stay in the report, and the alerts that an approval covers, each in
+        the input order.
+    """
+    kept: list[Alert] = []
+    suppressed: list[Alert] = []
+    for alert in alerts:
+        if inventory is None:
+            alert["approval"] = None
+            kept.append(alert)
+            continue
+
+        alert["approval"] = _approval_status(alert, inventory, now)
+        if alert["approval"]["status"] == "approved":
+            suppressed.append(alert)
+        else:
+            kept.append(alert)
+    return kept, suppressed
+
+
+def _approval_status(alert: Alert, inventory: Inventory, now: datetime) -> dict[str, Any]:
+    approvals = inventory.for_tool(alert.get("tool_id"))
+    if not approvals:
+        tool = alert.get("tool") or alert.get("action_process_image_name") or "this tool"
+        return {
+            "status": "not_approved",
+            "approval_id": None,
+            "mismatches": [],
+            "reason": f"no approval in {inventory.source} names {tool}",
+        }
+
+    results = [(approval, check_approval(approval, alert, now=now)) for approval in approvals]
+    for approval, mismatches in results:
+        if not mismatches:
+            return {
+                "status": "approved",
+                "approval_id": approval.id,
+                "mismatches": [],
+                "reason": f"covered by approval {approval.describe()}",
+            }
+
+    closest, mismatches = min(results, key=lambda result: len(result[1]))
+    details = "; ".join(mismatch.detail for mismatch in mismatches)
+    return {
+        "status": "outside_approval",
+        "approval_id": closest.id,
+        "mismatches": [mismatch.id for mismatch in mismatches],
+        "reason": f"outside approval {closest.describe()}: {details}",
+    }
+
+
+def check_approval(approval: Approval, alert: Alert, *, now: datetime) -> list[Mismatch]:
+    """Return the approval's fields that the alert does not match; empty when it covers it.
+
+    The caller has already checked that the approval names the alert's tool.
+    """
+    mismatches: list[Mismatch] = []
+    checks = (
+        _check_hosts,
+        _check_users,
+        _check_paths,
+        _check_signers,
+        _check_parents,
+    )
+    for check in checks:
+        mismatch = check(approval, alert)
+        if mismatch is not None:
+            mismatches.append(mismatch)
+
+    window = _check_window(approval, alert, now)
+    if window is not None:
+        mismatches.append(window)
+    return mismatches
+
+
+def _check_hosts(approval: Approval, alert: Alert) -> Mismatch | None:
+    if not approval.hosts:
+        return None
+    host = _text(alert.get("agent_hostname"))
+    if host is not None:
+        names = {host.casefold(), short_hostname(host) or ""}
+        if any(_glob(pattern).fullmatch(name) for pattern in approval.hosts for name in names):
+            return None
+    return Mismatch(
+        "another_host",
+        f"host {host or '(none recorded)'} matches none of {_listing(approval.hosts)}",
+    )
+
+
+def _check_users(approval: Approval, alert: Alert) -> Mismatch | None:
+    if not approval.users:
+        return None
+    # Both accounts must be approved: the one the tool runs as and the one that started it.
+    users = [
+        user
+        for user in (
+            _text(alert.get("action_process_username")),
+            _text(alert.get("actor_effective_username")),
+        )
+        if user is not None
+    ]
+    unmatched = [user for user in dict.fromkeys(users) if not _user_matches(approval.users, user)]
+    if users and not unmatched:
+        return None
+    shown = ", ".join(unmatched) if unmatched else "(none recorded)"
+    return Mismatch("another_user", f"user {shown} matches none of {_listing(approval.users)}")
+
+
+def _user_matches(patterns: Iterable[str], user: str) -> bool:
+    account = user.rsplit("\\", 1)[-1].split("@", 1)[0]
+    for pattern in patterns:
+        candidate = user if ("\\" in pattern or "@" in pattern) else account
+        if _glob(pattern).fullmatch(candidate.casefold()):
+            return True
+    return False
+
+
+def _check_paths(approval: Approval, alert: Alert) -> Mismatch | None:
+    if not approval.paths:
+        return None
+    path = image_path(alert)
+    if path is not None and any(winpath.path_matches(pattern, path) for pattern in approval.paths):
+        return None
+    return Mismatch(
+        "another_path",
+        f"image path {path or '(none recorded)'} matches none of {_listing(approval.paths)}",
+    )
+
+
+def image_path(alert: Alert) -> str | None:
+    """Return the alert's image path, or for a service install the service's executable."""
+    path = _text(alert.get("action_process_image_path"))
+    if path is not None:
+        return path
+    service_path = _text(alert.get("action_service_image_path"))
+    if service_path is None:
+        return None
+    executable = parse_service_image_path(service_path).executable
+    return expanded_path(executable) if executable else None
+
+
+def _check_signers(approval: Approval, alert: Alert) -> Mismatch | None:
+    if not approval.signers:
+        return None
+    signer = _text(alert.get("action_process_signature_vendor"))
+    status = _text(alert.get("action_process_signature_status"))
+    if status is not None and status.casefold() not in _SIGNED_STATUSES:
+        return Mismatch("another_signer", f"signature status is {status}, not a valid signature")
+    if signer is not None and any(
+        _glob(pattern).fullmatch(signer.casefold()) for pattern in approval.signers
+    ):
+        return None
+    return Mismatch(
+        "another_signer",
+        f"signer {signer or '(none recorded)'} matches none of {_listing(approval.signers)}",
+    )
+
+
+def _check_parents(approval: Approval, alert: Alert) -> Mismatch | None:
+    if not approval.parents:
+        return None
+    parent = _text(alert.get("actor_process_image_name")) or _text(
+        alert.get("actor_process_image_path")
+    )
+    if parent is not None and any(
+        winpath.name_matches(pattern, parent) for pattern in approval.parents
+    ):
+        return None
+    return Mismatch(
+        "another_parent",
+        f"parent {parent or '(none recorded)'} matches none of {_listing(approval.parents)}",
+    )
+
+
+def _check_window(approval: Approval, alert: Alert, now: datetime) -> Mismatch | None:
+    event_time = alert.get("_time")
+    when = event_time if isinstance(event_time, datetime) else now
+    if approval.valid_from is not None and when < approval.valid_from:
+        return Mismatch(
+            "not_yet_valid",
+            f"{when.isoformat()} is before the approval starts ({approval.valid_from.isoformat()})",
+        )
+    if approval.valid_until is not None and when > approval.valid_until:
+        return Mismatch(
+            "expired",
+            f"{when.isoformat()} is after the approval ended ({approval.valid_until.isoformat()})",
+        )
+    return None
+
+
+@lru_cache(maxsize=1024)
+def _glob(pattern: str) -> re.Pattern[str]:
+    """Compile a `*`/`?` glob over a whole case-folded value; `[` and `]` are literal."""
+    parts = []
+    for character in pattern.strip().casefold():
+        if character == "*":
+            parts.append(".*")
+        elif character == "?":
+            parts.append(".")
+        else:
+            parts.append(re.escape(character))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _listing(values: Sequence[str]) -> str:
+    return ", ".join(values)

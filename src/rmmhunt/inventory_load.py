@@ -1,0 +1,415 @@
+"""Load an approved-software inventory from YAML or from a CSV export.
+
+YAML files hold a mapping with `version: 1` and an `approvals` list. CSV files hold one approval
+per row, with a header row; the default column names equal the field names (`tool`, `hosts`,
+`users`, `paths`, `signers`, `parents`, `valid_from`, `valid_until`, `reason`, `ticket`, `id`),
+and a column mapping renames them for an asset or software inventory export. Every problem in a
+file is collected before one `InventoryError` is raised, at the line of the first problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from rmmhunt.catalog.lookup import Catalog
+from rmmhunt.errors import InventoryError
+from rmmhunt.inventory_model import (
+    LIST_FIELDS,
+    Approval,
+    ApprovalEntry,
+    Inventory,
+    InventoryDocument,
+)
+
+__all__ = [
+    "DEFAULT_COLUMNS",
+    "load_column_mapping",
+    "load_inventory",
+    "parse_column_mapping",
+]
+
+logger = logging.getLogger(__name__)
+
+# Inventory field -> default CSV header. Headers compare case-insensitively after stripping.
+DEFAULT_COLUMNS: dict[str, str] = {name: name for name in ApprovalEntry.model_fields}
+
+_YAML_SUFFIXES = (".yaml", ".yml")
+_CSV_SUFFIXES = (".csv",)
+
+
+def load_inventory(
+    path: Path,
+    *,
+    catalog: Catalog | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> Inventory:
+    """Load and validate an inventory file, choosing YAML or CSV by the file's suffix.
+
+    Args:
+        path: a `.yaml`/`.yml` or `.csv` file.
+        catalog: the catalog that approvals name tools from; the built-in catalog by default.
+        columns: for CSV, inventory field -> CSV header, for the fields whose header differs from
+            the default. When given, CSV columns that no field maps to are ignored; without it,
+            an unknown header is an error, because a misspelt header would widen approvals.
+
+    Raises:
+        InventoryError: the file is missing, unreadable or invalid. The error carries the file
+            and the line of the first problem and lists every problem found.
+    """
+    if catalog is None:
+        from rmmhunt.catalog.loader import load_catalog
+
+        catalog = load_catalog()
+
+    display = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InventoryError(
+            "inventory file not found", path=display, hint="check the --inventory path"
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InventoryError(
+            f"cannot read the inventory file: {error}",
+            path=display,
+            hint="save the file as UTF-8 text",
+        ) from error
+
+    suffix = path.suffix.casefold()
+    if suffix in _YAML_SUFFIXES:
+        entries, problems = _parse_yaml(text, display)
+    elif suffix in _CSV_SUFFIXES:
+        entries, problems = _parse_csv(text, display, columns)
+    else:
+        raise InventoryError(
+            f"unsupported inventory file type {path.suffix or '(none)'!r}",
+            path=display,
+            hint="use a .yaml, .yml or .csv file",
+        )
+
+    approvals = _resolve(entries, catalog, display, problems)
+    if problems:
+        _raise_problems(problems, display)
+    return Inventory(approvals=tuple(approvals), source=display)
+
+
+def parse_column_mapping(text: str) -> dict[str, str]:
+    """Parse a `field=header,field=header` column mapping, as given on the command line.
+
+    Raises:
+        InventoryError: an item has no `=`, or names an unknown inventory field.
+    """
+    mapping: dict[str, str] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        field, separator, header = item.partition("=")
+        if not separator or not field.strip() or not header.strip():
+            raise InventoryError(
+                f"invalid column mapping item {item.strip()!r}",
+                hint="write field=header pairs separated by commas, for example tool=Software",
+            )
+        mapping[field.strip()] = header.strip()
+    _check_mapping_fields(mapping, None)
+    return mapping
+
+
+def load_column_mapping(path: Path) -> dict[str, str]:
+    """Load a column mapping file: a YAML mapping of inventory field to CSV header.
+
+    Raises:
+        InventoryError: the file is missing or invalid, or names an unknown field.
+    """
+    display = str(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise InventoryError("column mapping file not found", path=display) from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        raise InventoryError(
+            f"invalid YAML: {error.problem}",
+            path=display,
+            line=mark.line + 1 if mark else None,
+        ) from error
+    if not isinstance(data, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in data.items()
+    ):
+        raise InventoryError(
+            "a column mapping must be a mapping of field names to CSV headers",
+            path=display,
+            line=1,
+            hint="write one `field: header` line per renamed column, for example tool: Software",
+        )
+    _check_mapping_fields(data, display)
+    return dict(data)
+
+
+def _check_mapping_fields(mapping: Mapping[str, str], display: str | None) -> None:
+    unknown = [field for field in mapping if field not in DEFAULT_COLUMNS]
+    if unknown:
+        raise InventoryError(
+            f"unknown inventory field(s) in the column mapping: {', '.join(unknown)}",
+            path=display,
+            hint=f"map any of {', '.join(DEFAULT_COLUMNS)}",
+        )
+
+
+# A problem is (line or None, message, hint or None).
+_Problem = tuple[int | None, str, str | None]
+
+
+def _raise_problems(problems: Sequence[_Problem], display: str) -> None:
+    ordered = sorted(problems, key=lambda problem: problem[0] or 0)
+    line, message, hint = ordered[0]
+    if len(ordered) > 1:
+        details = "; ".join(
+            f"line {item_line}: {item_message}" if item_line else item_message
+            for item_line, item_message, _ in ordered
+        )
+        message = f"{len(ordered)} problems: {details}"
+    raise InventoryError(message, path=display, line=line, hint=hint)
+
+
+def _parse_yaml(text: str, display: str) -> tuple[list[tuple[int, ApprovalEntry]], list[_Problem]]:
+    """Validate a YAML inventory; each entry comes with the line it starts on."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        raise InventoryError(
+            f"invalid YAML: {error.problem}",
+            path=display,
+            line=mark.line + 1 if mark else None,
+            hint="check the indentation and quoting; quote Windows paths with '...'",
+        ) from error
+    finally:
+        loader.dispose()
+
+    if root is None:
+        raise InventoryError(
+            "the inventory file is empty", path=display, hint="add an `approvals:` list"
+        )
+
+    problems: list[_Problem] = [
+        (line, f"duplicate key {key!r}", "keep one entry for each key")
+        for line, key in _duplicate_keys(root)
+    ]
+    try:
+        document = InventoryDocument.model_validate(data)
+    except ValidationError as error:
+        for item in error.errors():
+            line = _node_line(root, item["loc"])
+            problems.append((line, _pydantic_message(item), None))
+        return [], problems
+
+    entries = []
+    for index, entry in enumerate(document.approvals):
+        entries.append((_node_line(root, ("approvals", index)), entry))
+    return entries, problems
+
+
+def _node_line(root: yaml.Node, location: Sequence[int | str]) -> int:
+    """Return the 1-based line of the deepest YAML node on a pydantic error location."""
+    node = root
+    for part in location:
+        if isinstance(node, yaml.MappingNode):
+            matches = [value for key, value in node.value if key.value == part]
+            if not matches:
+                # An unknown key is reported at the key itself.
+                keys = [key for key, _ in node.value if key.value == part]
+                return (keys[0] if keys else node).start_mark.line + 1
+            node = matches[0]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+        else:
+            break
+    return int(node.start_mark.line) + 1
+
+
+def _duplicate_keys(node: yaml.Node) -> Iterator[tuple[int, str]]:
+    # PyYAML keeps the last of two equal keys, which could silently drop a `hosts` restriction.
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if key.value in seen:
+                yield key.start_mark.line + 1, str(key.value)
+            seen.add(key.value)
+            yield from _duplicate_keys(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _duplicate_keys(item)
+
+
+def _pydantic_message(item: Mapping[str, object]) -> str:
+    location = ".".join(str(part) for part in item["loc"])  # type: ignore[attr-defined]
+    return f"{location}: {item['msg']}"
+
+
+def _parse_csv(
+    text: str, display: str, columns: Mapping[str, str] | None
+) -> tuple[list[tuple[int, ApprovalEntry]], list[_Problem]]:
+    """Validate a CSV inventory; each entry comes with the line its row starts on."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InventoryError(
+            "the inventory file is empty", path=display, hint="add a header row"
+        ) from None
+    except csv.Error as error:
+        raise InventoryError(f"invalid CSV: {error}", path=display, line=1) from error
+
+    field_by_index, problems = _map_header(header, columns)
+    if problems:
+        # Rows cannot be read correctly under a wrong header, so their errors would be noise.
+        return [], problems
+
+    entries: list[tuple[int, ApprovalEntry]] = []
+    previous_line = reader.line_num
+    while True:
+        start_line = previous_line + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            problems.append((start_line, f"invalid CSV: {error}", None))
+            break
+        previous_line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+
+        values = _row_values(row, field_by_index)
+        try:
+            entries.append((start_line, ApprovalEntry.model_validate(values)))
+        except ValidationError as error:
+            for item in error.errors():
+                problems.append((start_line, _csv_message(item, columns), None))
+    return entries, problems
+
+
+def _map_header(
+    header: Sequence[str], columns: Mapping[str, str] | None
+) -> tuple[dict[int, str], list[_Problem]]:
+    """Map each header cell's index to an inventory field."""
+    wanted = {**DEFAULT_COLUMNS, **(columns or {})}
+    by_header = {csv_name.strip().casefold(): field for field, csv_name in wanted.items()}
+    field_by_index: dict[int, str] = {}
+    problems: list[_Problem] = []
+    ignored: list[str] = []
+    for index, cell in enumerate(header):
+        name = cell.strip().casefold()
+        if name in by_header:
+            field_by_index[index] = by_header[name]
+        elif columns is not None:
+            ignored.append(cell)
+        else:
+            close = difflib.get_close_matches(name, list(by_header), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "map it with a column mapping"
+            problems.append((1, f"unknown column {cell!r}", hint))
+
+    if ignored:
+        logger.info("inventory CSV columns not mapped to any field, ignored: %s", ignored)
+    if "tool" not in field_by_index.values():
+        problems.append(
+            (1, f"no {wanted['tool']!r} column in the header", "map the tool column, tool=...")
+        )
+    return field_by_index, problems
+
+
+def _row_values(row: Sequence[str], field_by_index: Mapping[int, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for index, field in field_by_index.items():
+        cell = row[index].strip() if index < len(row) else ""
+        if not cell:
+            continue
+        if field in LIST_FIELDS:
+            parts = [part.strip() for part in cell.replace("\n", ";").split(";")]
+            values[field] = tuple(part for part in parts if part)
+        else:
+            values[field] = cell
+    return values
+
+
+def _csv_message(item: Mapping[str, object], columns: Mapping[str, str] | None) -> str:
+    location = item["loc"]
+    field = str(location[0]) if isinstance(location, tuple) and location else ""
+    header = {**DEFAULT_COLUMNS, **(columns or {})}.get(field, field)
+    return f"column {header!r}: {item['msg']}"
+
+
+def _tool_names(catalog: Catalog) -> dict[str, set[str]]:
+    """Map each case-folded tool id, name and alias to the ids of the tools it names."""
+    names: dict[str, set[str]] = {}
+    for tool in catalog.tools.values():
+        for name in (tool.id, tool.name, *tool.aliases):
+            names.setdefault(name.casefold(), set()).add(tool.id)
+    return names
+
+
+def _resolve(
+    entries: Sequence[tuple[int, ApprovalEntry]],
+    catalog: Catalog,
+    display: str,
+    problems: list[_Problem],
+) -> list[Approval]:
+    """Resolve tool names to catalog ids and give every approval a unique id."""
+    names = _tool_names(catalog)
+    approvals: list[Approval] = []
+    seen_ids: dict[str, int] = {}
+    for position, (line, entry) in enumerate(entries, start=1):
+        tool_ids = names.get(entry.tool.casefold(), set())
+        if len(tool_ids) != 1:
+            problems.append(_tool_problem(line, entry.tool, tool_ids, names))
+            continue
+        tool_id = next(iter(tool_ids))
+
+        approval_id = entry.id or f"{tool_id}-{position}"
+        if approval_id in seen_ids:
+            problems.append(
+                (
+                    line,
+                    f"duplicate approval id {approval_id!r}, first used on line "
+                    f"{seen_ids[approval_id]}",
+                    "give each approval its own id",
+                )
+            )
+            continue
+        seen_ids[approval_id] = line
+
+        fields = entry.model_dump(exclude={"id", "tool"})
+        approvals.append(
+            Approval(id=approval_id, tool_id=tool_id, source=display, line=line, **fields)
+        )
+    return approvals
+
+
+def _tool_problem(
+    line: int, written: str, tool_ids: set[str], names: Mapping[str, set[str]]
+) -> _Problem:
+    if tool_ids:
+        return (
+            line,
+            f"tool {written!r} names several catalog tools: {', '.join(sorted(tool_ids))}",
+            "use the tool id",
+        )
+    close = difflib.get_close_matches(written.casefold(), list(names), n=3, cutoff=0.6)
+    hint = (
+        f"did you mean {', '.join(repr(name) for name in close)}?"
+        if close
+        else "run `rmmhunt catalog list` to see the tool ids"
+    )
+    return line, f"unknown tool {written!r}", hint
