@@ -51,6 +51,23 @@ _SYSMON_FROM_ECS: Final[tuple[tuple[str, str], ...]] = (
     ("ParentProcessId", "process.parent.pid"),
     ("ParentProcessGuid", "process.parent.entity_id"),
 )
+# Winlogbeat's Sysmon module moves these EventData values to ECS fields, by Sysmon event ID.
+_SYSMON_EVENT_FROM_ECS: Final[dict[int, tuple[tuple[str, str], ...]]] = {
+    3: (
+        ("SourceIp", "source.ip"),
+        ("SourcePort", "source.port"),
+        ("DestinationIp", "destination.ip"),
+        ("DestinationPort", "destination.port"),
+        ("DestinationHostname", "destination.domain"),
+        ("Protocol", "network.transport"),
+    ),
+    7: (("ImageLoaded", "file.path"),),
+    11: (("TargetFilename", "file.path"),),
+    12: (("TargetObject", "registry.path"),),
+    13: (("TargetObject", "registry.path"),),
+    14: (("TargetObject", "registry.path"),),
+    22: (("QueryName", "dns.question.name"),),
+}
 _SECURITY_4688_FROM_ECS: Final[tuple[tuple[str, str], ...]] = (
     ("NewProcessName", "process.executable"),
     ("CommandLine", "process.command_line"),
@@ -149,7 +166,10 @@ def _event_data(
     data: dict[str, object] = dict(event_data) if isinstance(event_data, Mapping) else {}
 
     sysmon = provider is not None and provider.casefold() == "microsoft-windows-sysmon"
-    pairs = _SYSMON_FROM_ECS if sysmon else _SECURITY_4688_FROM_ECS if event_id == 4688 else ()
+    if sysmon:
+        pairs = _SYSMON_FROM_ECS + _SYSMON_EVENT_FROM_ECS.get(event_id or 0, ())
+    else:
+        pairs = _SECURITY_4688_FROM_ECS if event_id == 4688 else ()
     for name, path in pairs:
         value = _get(document, path)
         if value is not None:
