@@ -4,7 +4,8 @@ Readers' rows are appended in Arrow batches to a staging table. `finalise()` the
 `xdr_data` table, which the hunt and XQL queries read. Unless deduplication is off, events that
 reached the run through overlapping inputs (a copied EVTX file, or one event in both EVTX and an
 export) become one row whose `sources` column lists every copy. `_row` numbers the rows in the
-order they arrived.
+dataset's canonical order (host, then event_id, then arrival), which is the order in which sorts
+break ties, so that XQL queries and the hunt agree on the order of events with the same time.
 """
 
 from __future__ import annotations
@@ -118,9 +119,12 @@ class Dataset:
                        list({source} ORDER BY _row) AS sources
                 FROM keyed GROUP BY _key
             )
-            SELECT {", ".join("k." + name for name in ARROW_SCHEMA.names)}, g.sources, k._row
+            SELECT {", ".join("k." + name for name in ARROW_SCHEMA.names)}, g.sources,
+                   row_number() OVER (
+                       ORDER BY coalesce(k.agent_hostname, ''), coalesce(k.event_id, ''), k._row
+                   ) AS _row
             FROM keyed k JOIN grouped g ON k._row = g._first
-            ORDER BY k._row
+            ORDER BY _row
             """
         )
         kept = self.connection.execute(f"SELECT count(*) FROM {TABLE}").fetchone()

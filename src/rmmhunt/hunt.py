@@ -294,7 +294,8 @@ def fetch_events(engine: SqlEngine, row_ids: Sequence[int]) -> list[dict[str, An
         placeholders = ", ".join("?" for _ in part)
         events.extend(
             engine.query(
-                f"SELECT {selected} FROM xdr_data WHERE _row IN ({placeholders})", list(part)
+                f"SELECT {selected} FROM xdr_data WHERE _row IN ({placeholders}) ORDER BY _row",
+                list(part),
             )
         )
     return events

@@ -77,7 +77,10 @@ class Reader(Protocol):
     """Short name shown in the summary and in `source_format`, such as `evtx` or `xdr-json`."""
 
     def detect(self, head: bytes, name: str) -> bool:
-        """Tell from the first bytes (and, only as a tie-breaker, the name) whether this reads it."""
+        """Return whether this reader can read the input, judged by its first bytes.
+
+        The file name only breaks ties between readers.
+        """
         ...
 
     def read(self, source: InputFile, stats: ReadStats, options: ReadOptions) -> Iterator[Row]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rmmhunt.report.formats import format_time
@@ -74,3 +75,32 @@ def render_summary_text(summary: RunSummary) -> str:
     for limitation in summary.limitations:
         lines.append(f"note: {limitation}")
     return "\n".join(lines) + "\n"
+
+
+def render_rows_table(rows: list[dict[str, Any]], columns: list[str], width: int = 40) -> str:
+    """Render query result rows as a fixed-width table, each cell cut at `width` characters."""
+    if not rows:
+        return "No rows.\n"
+    cells = [[_query_cell(row.get(column), width) for column in columns] for row in rows]
+    widths = [
+        max(len(column), *(len(line[index]) for line in cells))
+        for index, column in enumerate(columns)
+    ]
+    header = "  ".join(column.ljust(w) for column, w in zip(columns, widths, strict=True))
+    lines = [header.rstrip(), "  ".join("-" * w for w in widths)]
+    for line in cells:
+        lines.append(
+            "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        )
+    lines.append(f"{len(rows)} row(s).")
+    return "\n".join(lines) + "\n"
+
+
+def _query_cell(value: Any, width: int) -> str:
+    if value is None:
+        text = "-"
+    elif isinstance(value, datetime):
+        text = format_time(value)
+    else:
+        text = terminal_text(str(value))
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -39,6 +39,7 @@ def compile_query(
     now: datetime | None = None,
     table: str = "xdr_data",
     dialect: str = "duckdb",
+    order_column: str | None = None,
 ) -> CompiledQuery:
     """Compile XQL (text or a parsed Query) to SQL over `table`.
 
@@ -47,6 +48,8 @@ def compile_query(
         now: the instant relative time frames count back from; the current time by default.
         table: the table that holds the xdr_data dataset.
         dialect: the SQL dialect; only "duckdb" exists so far.
+        order_column: a column that gives the table's natural row order, so that sorts break
+            ties in that order; without one, ties come back in an arbitrary order.
 
     Raises:
         XqlError: the query is malformed, names an unknown column, or is outside the subset.
@@ -64,7 +67,7 @@ def compile_query(
         raise ValueError("now must be timezone-aware")
 
     tree = parse(query) if isinstance(query, str) else query
-    planner = Planner(sql_dialect, table, (now or datetime.now(UTC)).astimezone(UTC))
+    planner = Planner(sql_dialect, table, (now or datetime.now(UTC)).astimezone(UTC), order_column)
     relation, settings, projected = planner.plan(tree, Settings())
 
     columns = relation.scope.names()

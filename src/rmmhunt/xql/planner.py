@@ -51,10 +51,13 @@ from rmmhunt.xql.timeframe import BEGINNING, resolve_timeframe
 class Planner:
     """Collect the CTEs of a query and of its subqueries, which share one namespace."""
 
-    def __init__(self, dialect: Dialect, table: str, now: datetime) -> None:
+    def __init__(
+        self, dialect: Dialect, table: str, now: datetime, order_column: str | None = None
+    ) -> None:
         self.dialect = dialect
         self.table = table
         self.now = now
+        self.order_column = order_column
         self.ctes: list[tuple[str, str]] = []
         self.warnings: list[str] = []
 
@@ -137,7 +140,13 @@ class Planner:
                 f"dataset {name!r}",
                 f"only {DEFAULT_DATASET} is available offline",
             )
-        sql = f"SELECT * FROM {self.quote(self.table)}"
+        # With a natural-order column, the dataset starts ordered, so that a later sort breaks
+        # ties in the dataset's own order instead of an arbitrary one.
+        ordered = self.order_column is not None
+        natural = ""
+        if self.order_column is not None:
+            natural = f", {self.quote(self.order_column)} AS {self.quote(ORDER_COLUMN)}"
+        sql = f"SELECT *{natural} FROM {self.quote(self.table)}"
         if settings.timeframe is not None:
             start, end = settings.timeframe
             time = self.quote("_time")
@@ -145,7 +154,8 @@ class Planner:
             if start != BEGINNING:
                 conditions.insert(0, f"{time} >= {self.dialect.timestamp(start)}")
             sql += " WHERE " + " AND ".join(conditions)
-        return Relation(self.add_cte(sql), Scope(dataset_columns(), f"dataset {name}"))
+        scope = Scope(dataset_columns(), f"dataset {name}")
+        return Relation(self.add_cte(sql), scope, ordered=ordered)
 
     def _stage(self, stage: Stage, relation: Relation, settings: Settings) -> Relation:
         if isinstance(stage, FilterStage):

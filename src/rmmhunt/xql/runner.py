@@ -66,6 +66,18 @@ def _timeframe_warning(
     )
 
 
+NATURAL_ORDER_COLUMN = "_row"
+"""The dataset's row number, in its canonical order; sorts break ties on it."""
+
+
+def _has_column(connection: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    try:
+        described = connection.execute(f'DESCRIBE "{table}"').fetchall()
+    except duckdb.Error:
+        return False
+    return any(row[0] == column for row in described)
+
+
 def run(
     query: Query | str,
     connection: duckdb.DuckDBPyConnection,
@@ -79,7 +91,12 @@ def run(
         XqlError: the query does not compile.
         QueryError: DuckDB rejected the compiled SQL, for example a missing table.
     """
-    compiled = compile_query(query, now=now, table=table, dialect="duckdb")
+    order_column = (
+        NATURAL_ORDER_COLUMN if _has_column(connection, table, NATURAL_ORDER_COLUMN) else None
+    )
+    compiled = compile_query(
+        query, now=now, table=table, dialect="duckdb", order_column=order_column
+    )
     try:
         cursor = connection.execute(compiled.sql)
         records = cursor.fetchall()
