@@ -1,0 +1,166 @@
+"""`rmmhunt hunt`: read the inputs, run the hunt and report its alerts and run summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from rmmhunt.catalog import load_catalog
+from rmmhunt.cli.common import (
+    ExitCode,
+    UsageError,
+    add_catalog_option,
+    check_categories,
+    parse_categories,
+    parse_cli_time,
+    print_warning,
+    write_output,
+)
+from rmmhunt.hunt import PROFILES, HuntOptions
+from rmmhunt.pipeline import hunt_paths
+from rmmhunt.readers.base import ReadOptions
+from rmmhunt.report.formats import render_csv, render_json, render_ndjson
+from rmmhunt.report.model import RunSummary
+from rmmhunt.report.table import render_summary_text, render_table
+
+log = logging.getLogger("rmmhunt")
+
+OUTPUT_FORMATS = ("table", "json", "ndjson", "csv")
+
+
+def add_parser(commands: Any) -> None:
+    """Register `hunt` on the top-level subparsers."""
+    hunt = commands.add_parser("hunt", help="run the RMM hunt on files, directories or stdin")
+    hunt.set_defaults(handler=run)
+    _add_hunt_arguments(hunt)
+
+
+def _add_hunt_arguments(hunt: argparse.ArgumentParser) -> None:
+    hunt.add_argument(
+        "paths", nargs="+", metavar="PATH", help="files or directories to read, or - for stdin"
+    )
+    hunt.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="default",
+        help="default: the catalog hunt; seed: the seed query's seven names and nothing more",
+    )
+    add_catalog_option(hunt)
+    hunt.add_argument(
+        "--category",
+        action="append",
+        metavar="NAME[,NAME]",
+        help="tool categories to hunt (repeatable, comma-separated, or 'all'); "
+        "default: rmm,remote-desktop",
+    )
+    hunt.add_argument("--since", help="only events at or after this ISO 8601 time (UTC if no zone)")
+    hunt.add_argument("--until", help="only events at or before this ISO 8601 time")
+    hunt.add_argument(
+        "--host", action="append", default=[], help="only these hosts (glob, repeatable)"
+    )
+    hunt.add_argument(
+        "--user", action="append", default=[], help="only these users (glob, repeatable)"
+    )
+    hunt.add_argument("--format", choices=OUTPUT_FORMATS, default="table", help="output format")
+    hunt.add_argument("--output", type=Path, help="write the alerts to FILE instead of stdout")
+    hunt.add_argument(
+        "--summary-json", type=Path, metavar="FILE", help="write the run summary as JSON to FILE"
+    )
+    hunt.add_argument(
+        "--no-dedup", action="store_true", help="keep duplicate copies of the same event"
+    )
+    hunt.add_argument(
+        "--input-tz",
+        metavar="+HH:MM",
+        help="time zone offset of input times that carry none (default: UTC)",
+    )
+    hunt.add_argument(
+        "--input-time-format",
+        metavar="STRPTIME",
+        help="strptime format for input times that are not ISO 8601, "
+        "for example '%%b %%d, %%Y %%I:%%M:%%S %%p'",
+    )
+    hunt.add_argument(
+        "--field-map", type=Path, metavar="FILE", help="YAML field map for a generic CSV or JSON"
+    )
+    hunt.add_argument(
+        "-q", "--quiet", action="store_true", help="do not print the run summary on stderr"
+    )
+
+
+def _parse_offset(value: str | None) -> timedelta | None:
+    if value is None:
+        return None
+    match = re.fullmatch(r"(?:UTC)?([+-])(\d{1,2}):?(\d{2})?", value.strip(), re.IGNORECASE)
+    if value.strip().upper() in ("UTC", "Z"):
+        return timedelta(0)
+    if not match:
+        raise UsageError(f"--input-tz: invalid offset {value!r}; write it as +HH:MM or -HH:MM")
+    sign = -1 if match[1] == "-" else 1
+    return sign * timedelta(hours=int(match[2]), minutes=int(match[3] or 0))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the hunt and return the exit code."""
+    catalog = load_catalog(args.catalog)
+    categories = parse_categories(args.category)
+    check_categories(categories)
+
+    options = HuntOptions(
+        profile=args.profile,
+        categories=categories,
+        since=parse_cli_time(args.since, "--since"),
+        until=parse_cli_time(args.until, "--until"),
+        hosts=tuple(args.host),
+        users=tuple(args.user),
+    )
+    read_options = ReadOptions(
+        input_tz=_parse_offset(args.input_tz),
+        input_time_format=args.input_time_format,
+        field_map=args.field_map,
+    )
+    alerts, summary = hunt_paths(
+        args.paths,
+        catalog,
+        options,
+        read_options=read_options,
+        dedup=not args.no_dedup,
+        progress=lambda name: log.debug("reading %s", name),
+    )
+
+    write_output(_render(alerts, args.format), args.output)
+    if args.summary_json is not None:
+        text = json.dumps(summary.to_json_dict(), indent=2, ensure_ascii=False) + "\n"
+        args.summary_json.write_text(text, encoding="utf-8")
+    if not args.quiet:
+        for warning in summary.warnings:
+            print_warning(warning)
+        if summary.warning_count > len(summary.warnings):
+            hidden = summary.warning_count - len(summary.warnings)
+            print_warning(f"{hidden} more warning(s) not shown")
+        sys.stderr.write(render_summary_text(summary))
+    return _hunt_exit_code(summary)
+
+
+def _render(alerts: list[dict[str, Any]], output_format: str) -> str:
+    if output_format == "json":
+        return render_json(alerts)
+    if output_format == "ndjson":
+        return render_ndjson(alerts)
+    if output_format == "csv":
+        return render_csv(alerts)
+    return render_table(alerts)
+
+
+def _hunt_exit_code(summary: RunSummary) -> int:
+    if summary.files_read == 0:
+        return ExitCode.NO_INPUT
+    if summary.files_failed:
+        return ExitCode.PARTIAL
+    return ExitCode.OK
