@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -166,7 +168,7 @@ def test_csv_output_has_seed_header(tmp_path: Path) -> None:
     code = main(["hunt", str(XDR_EXAMPLE), "--format", "csv", "--output", str(output), "-q"])
 
     assert code == ExitCode.OK
-    header = output.read_text().splitlines()[0].split(",")
+    header = next(csv.reader(io.StringIO(output.read_text())))
     assert header[:15] == list(SEED_FIELDS)
 
 

@@ -51,9 +51,13 @@ def test_csv_lists_as_json_and_formulas_neutralised() -> None:
 
 
 def test_csv_cell_prefixes_each_formula_start() -> None:
-    for start in ("=", "+", "-", "@", "\t", "\r"):
+    for start in ("=", "+", "-", "@", "\t", "\uff1d"):
         assert csv_cell(start + "1") == "'" + start + "1"
     assert csv_cell("AnyDesk.exe") == "AnyDesk.exe"
+
+
+def test_csv_cell_escapes_carriage_return() -> None:
+    assert csv_cell("\r=1") == "\\x0d=1"
 
 
 def test_terminal_text_escapes_controls() -> None:
@@ -69,3 +73,31 @@ def test_table_escapes_attacker_text() -> None:
 
     assert "\x1b" not in table
     assert "\x07" not in table
+
+
+def test_csv_lone_carriage_return_stays_in_cell() -> None:
+    hostile = {**ALERT, "agent_hostname": "WS01\r=cmd|' /C calc'!A0"}
+
+    rows = list(csv.reader(io.StringIO(render_csv([hostile]))))
+
+    assert len(rows) == 2
+    assert rows[1][list(hostile).index("agent_hostname")] == "WS01\\x0d=cmd|' /C calc'!A0"
+
+
+def test_csv_cell_escapes_terminal_controls() -> None:
+    cell = csv_cell("a\x1b[2Jb\u202ec\x9bd")
+
+    assert cell == "a\\x1b[2Jb\\u202ec\\x9bd"
+
+
+def test_json_escapes_c1_and_bidi_but_keeps_value() -> None:
+    value = "x\x9b31m\u202ey\x1b"
+    hostile = {**ALERT, "agent_hostname": value}
+
+    for text in (render_json([hostile]), render_ndjson([hostile])):
+        assert "\x9b" not in text
+        assert "\u202e" not in text
+        assert "\x1b" not in text
+        assert json.loads(text.splitlines()[0] if text.startswith("{") else text)
+    assert json.loads(render_ndjson([hostile]))["agent_hostname"] == value
+    assert json.loads(render_json([hostile]))[0]["agent_hostname"] == value

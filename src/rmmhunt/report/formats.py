@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from rmmhunt.report.safety import csv_cell
+from rmmhunt.report.safety import csv_cell, json_text
 
 
 def format_time(value: datetime) -> str:
@@ -30,19 +30,25 @@ def to_jsonable(value: Any) -> Any:
 
 def render_json(alerts: list[dict[str, Any]]) -> str:
     """Render one JSON array of alert objects."""
-    return json.dumps([to_jsonable(alert) for alert in alerts], indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps([to_jsonable(alert) for alert in alerts], indent=2, ensure_ascii=False)
+    return json_text(text) + "\n"
 
 
 def render_ndjson(alerts: list[dict[str, Any]]) -> str:
     """Render one JSON object per line."""
-    return "".join(json.dumps(to_jsonable(a), ensure_ascii=False) + "\n" for a in alerts)
+    lines = (json.dumps(to_jsonable(alert), ensure_ascii=False) for alert in alerts)
+    return "".join(json_text(line) + "\n" for line in lines)
 
 
 def render_csv(alerts: list[dict[str, Any]], columns: Iterable[str] | None = None) -> str:
-    """Render CSV with a header row. Lists and objects are written as JSON text."""
+    """Render CSV with a header row. Lists and objects are written as JSON text.
+
+    Every cell is quoted, because the csv module leaves a lone CR unquoted when the line
+    terminator is LF, and a spreadsheet would read it as the start of a new row.
+    """
     names = list(columns) if columns is not None else _columns(alerts)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(names)
     for alert in alerts:
         writer.writerow([_csv_value(alert.get(name)) for name in names])

@@ -41,8 +41,24 @@ def terminal_text(value: str) -> str:
     return _LINE_BREAKS.sub(_escape, text)
 
 
+def json_text(text: str) -> str:
+    """Escape controls and bidi characters in rendered JSON as `\\uXXXX`.
+
+    `json.dumps` escapes C0 controls itself but, with `ensure_ascii=False`, keeps C1 controls
+    (U+009B acts as CSI on some terminals) and bidirectional overrides raw. Such characters can
+    only occur inside JSON strings, where the escape decodes to the same value.
+    """
+    return _UNSAFE.sub(lambda match: f"\\u{ord(match.group(0)):04x}", text)
+
+
 def csv_cell(value: str) -> str:
-    """Prefix a cell that a spreadsheet would run as a formula with an apostrophe (OWASP)."""
-    if value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    """Make a cell safe for a spreadsheet and a terminal.
+
+    A cell that a spreadsheet would run as a formula gets an apostrophe in front (OWASP's
+    advice), and controls other than line breaks are escaped visibly, as on the terminal. Line
+    breaks stay, so the writer must quote every cell: a lone CR would otherwise start a new row.
+    """
+    text = _UNSAFE.sub(_escape, value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
