@@ -15,6 +15,7 @@ from typing import Any
 from rmmhunt import __version__
 from rmmhunt.catalog.lookup import Catalog
 from rmmhunt.dataset import Dataset
+from rmmhunt.enrich import ALERT_KINDS, enrich, prepare_dataset
 from rmmhunt.errors import InputError
 from rmmhunt.hunt import HuntOptions, run_hunt
 from rmmhunt.inputs import (
@@ -192,7 +193,7 @@ def runtime_notes(loaded: LoadResult) -> list[str]:
 
 
 def _alert_kinds(alerts: list[dict[str, Any]]) -> list[str]:
-    kinds = ["process_start", "service_install"]
+    kinds = list(ALERT_KINDS)
     kinds.extend(sorted({str(a["kind"]) for a in alerts} - set(kinds)))
     return kinds
 
@@ -206,10 +207,12 @@ def hunt_paths(
     dedup: bool = True,
     progress: ProgressCallback | None = None,
 ) -> tuple[list[dict[str, Any]], RunSummary]:
-    """Load the inputs, run the hunt, and return the alerts and the run summary."""
+    """Load the inputs, run the hunt and its enrichment, and return alerts and the summary."""
     loaded = load_inputs(paths, options=read_options, dedup=dedup, progress=progress)
     try:
+        prepare_dataset(loaded.dataset)
         alerts = run_hunt(loaded.dataset, catalog, options)
+        alerts = enrich(loaded.dataset, catalog, options, alerts)
         summary = build_summary(loaded, catalog, options, alerts)
     finally:
         loaded.dataset.close()
