@@ -117,8 +117,12 @@ class ProcessInfo:
     row: int | None = None
 
     def is_known(self) -> bool:
-        """Return whether anything identifies the process beyond its process id."""
-        return bool(self.image_name or self.image_path or self.instance_id)
+        """Return whether the process has an image name or path.
+
+        A process known only by its id or GUID tells an analyst nothing, so it is left out of
+        chains and never becomes a causality actor.
+        """
+        return bool(self.image_name or self.image_path)
 
     def chain_entry(self) -> dict[str, Any]:
         """Return the process as one `causality_chain` entry."""
