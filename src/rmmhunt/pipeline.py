@@ -29,6 +29,7 @@ from rmmhunt.inputs import (
 from rmmhunt.readers.base import InputFile, Reader, ReadOptions, ReadStats
 from rmmhunt.readers.registry import all_readers
 from rmmhunt.report.model import FailedFile, InputEntry, RunSummary
+from rmmhunt.triage import TriageOptions, add_triage_counts, triage
 
 log = logging.getLogger(__name__)
 
@@ -206,14 +207,21 @@ def hunt_paths(
     read_options: ReadOptions | None = None,
     dedup: bool = True,
     progress: ProgressCallback | None = None,
+    triage_options: TriageOptions | None = None,
 ) -> tuple[list[dict[str, Any]], RunSummary]:
-    """Load the inputs, run the hunt and its enrichment, and return alerts and the summary."""
+    """Load the inputs, run the hunt, enrich, triage and score, and return alerts and summary.
+
+    The alerts are those that `triage_options` selects, in its order. The summary counts those
+    that the inventory suppressed or `min_severity` left out.
+    """
     loaded = load_inputs(paths, options=read_options, dedup=dedup, progress=progress)
     try:
         prepare_dataset(loaded.dataset)
         alerts = run_hunt(loaded.dataset, catalog, options)
         alerts = enrich(loaded.dataset, catalog, options, alerts)
-        summary = build_summary(loaded, catalog, options, alerts)
+        triaged = triage(alerts, catalog, triage_options or TriageOptions())
+        summary = build_summary(loaded, catalog, options, triaged.active)
+        add_triage_counts(summary, triaged, triage_options)
     finally:
         loaded.dataset.close()
-    return alerts, summary
+    return triaged.alerts, summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from rmmhunt.report.explain import explanation_lines
 from rmmhunt.report.formats import format_time
 from rmmhunt.report.model import RunSummary
 from rmmhunt.report.safety import terminal_text
@@ -53,6 +54,9 @@ def render_table(alerts: list[dict[str, Any]]) -> str:
             ).rstrip()
         )
         lines.extend(context_lines(alert))
+        lines.extend(
+            _indent(terminal_text(line), CONTEXT_WIDTH) for line in explanation_lines(alert)
+        )
     lines.append(f"{len(alerts)} alert(s).")
     return "\n".join(lines) + "\n"
 
@@ -139,6 +143,7 @@ def render_summary_text(summary: RunSummary) -> str:
         f"{summary.events_without_time} without a time",
         f"alerts: {summary.alerts} ({alerts or 'none'})",
     ]
+    lines.extend(_triage_lines(summary))
     for failure in summary.failed_files[:20]:
         lines.append(f"failed: {terminal_text(failure.path)}: {terminal_text(failure.reason)}")
     if len(summary.failed_files) > 20:
@@ -177,3 +182,22 @@ def _query_cell(value: Any, width: int) -> str:
     else:
         text = terminal_text(str(value))
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _triage_lines(summary: RunSummary) -> list[str]:
+    """Describe the alerts by severity, and those that the inventory or a filter left out."""
+    severities = ", ".join(f"{name} {count}" for name, count in summary.alerts_by_severity.items())
+    lines = [f"severity: {severities}"] if severities else []
+    if summary.inventory is not None:
+        approvals = ", ".join(
+            f"{approval_id} {count}"
+            for approval_id, count in summary.suppressed_by_approval.items()
+        )
+        lines.append(
+            f"suppressed by the inventory {terminal_text(summary.inventory)}: "
+            f"{summary.alerts_suppressed} ({terminal_text(approvals) or 'none'}); "
+            "--show-suppressed lists them"
+        )
+    if summary.alerts_below_min_severity:
+        lines.append(f"below --min-severity: {summary.alerts_below_min_severity} not shown")
+    return lines
