@@ -73,14 +73,14 @@ def activity_alerts(
         new_alerts.append(alert)
 
     return sort_alerts(new_alerts)
-    # NOTE: the dataset has no column for the actor's PE original file name, so a renamed tool
-    # whose start is missing is found only by hash.
 
 
 def _actor_indicators(
     engine: SqlEngine, catalog: Catalog, categories: frozenset[str]
 ) -> list[dict[str, Any]]:
     """Match the distinct actor image names and hashes in the data against the catalog."""
+    # NOTE: the dataset has no column for the actor's PE original file name, so a renamed tool
+    # whose start is missing is found only by hash.
     rows = engine.query(
         "SELECT DISTINCT lower(actor_process_image_name) AS name, "
         "lower(actor_process_image_sha256) AS sha256 FROM xdr_data "
@@ -111,6 +111,8 @@ def _first_tool(tools: list[Tool], categories: frozenset[str]) -> Tool | None:
 
 def _activity_groups(engine: SqlEngine, options: HuntOptions) -> list[dict[str, Any]]:
     """Group matching events by host, process and tool, with times, counts and event types."""
+    # NOTE: a Sysmon 5 (process end) of a tool is not counted, because the ended process is the
+    # event's action, not its actor.
     filters, parameters = event_filters(options)
     matched = f"""
         WITH x AS (

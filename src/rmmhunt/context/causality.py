@@ -234,6 +234,8 @@ def _create_links(engine: SqlEngine) -> None:
     )
     # The most recent start of a process id is the only candidate. When its image name differs
     # from the event's, the real start is missing from the data, so the event stays unlinked.
+    # NOTE: when the real start is missing and an older process with the same id and image name
+    # started earlier on the host, the event links to that older process.
 
 
 def _fill_actor_users(engine: SqlEngine) -> None:
@@ -288,6 +290,8 @@ def _fill_causality_actors(engine: SqlEngine) -> None:
         rows.append(row)
     engine.load_table(CAUSALITY_TABLE, rows, ["start_row", *CAUSALITY_COLUMNS.values()])
 
+    # NOTE: an event whose acting process has no start in the data keeps NULL causality columns,
+    # because nothing shows which chain the process belongs to.
     empty = " AND ".join(f"xdr_data.{column} IS NULL" for column in CAUSALITY_COLUMNS)
     assignments = ", ".join(f"{column} = f.{field}" for column, field in CAUSALITY_COLUMNS.items())
     fields = ", ".join(f"c.{field}" for field in CAUSALITY_COLUMNS.values())
@@ -305,8 +309,6 @@ def _fill_causality_actors(engine: SqlEngine) -> None:
         WHERE xdr_data._row = f.target_row AND {empty}
         """
     )
-    # NOTE: an event whose acting process has no start in the data keeps NULL causality columns,
-    # because nothing shows which chain the process belongs to.
 
 
 def _load_starts(engine: SqlEngine) -> dict[int, dict[str, Any]]:

@@ -162,6 +162,8 @@ def _task_rows(engine: SqlEngine, options: HuntOptions) -> list[dict[str, Any]]:
 
     # Task Scheduler 106 names the task only, so its command comes from the same task's other
     # events on that host.
+    # NOTE: a 106 whose task has no 4698 or 129 event in the data has no command to match,
+    # and the --since and --until window also limits which events lend their command.
     known: dict[tuple[str, str], list[str]] = {}
     for row in rows:
         row["commands"] = _split_task_command(row["command"])
@@ -173,8 +175,6 @@ def _task_rows(engine: SqlEngine, options: HuntOptions) -> list[dict[str, Any]]:
             key = (str(row["host_key"]), str(row["task_name"]).casefold())
             row["commands"] = list(dict.fromkeys(known.get(key, [])))
     return rows
-    # NOTE: a 106 whose task has no 4698 or 129 event in the data has no command to match,
-    # and the --since and --until window also limits which events lend their command.
 
 
 def _split_task_command(command: object) -> list[str]:
