@@ -119,8 +119,8 @@ class ProcessInfo:
     def is_known(self) -> bool:
         """Return whether the process has an image name or path.
 
-        A process known only by its id or GUID tells an analyst nothing, so it is left out of
-        chains and never becomes a causality actor.
+        A process known only by its id or GUID gives an analyst nothing to act on, so it is left
+        out of chains and never becomes a causality actor.
         """
         return bool(self.image_name or self.image_path)
 

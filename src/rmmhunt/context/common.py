@@ -47,14 +47,14 @@ def find_event_rows(engine: SqlEngine, alerts: Sequence[dict[str, Any]]) -> list
     """Find the `xdr_data` row of each alert's event, or None when no row matches.
 
     An alert is found by its `_row` when it carries one, else by `event_id` and `_time`. Two
-    rows with one `event_id` are told apart by time, because the dataset merges duplicates
+    rows with one `event_id` are distinguished by time, because the dataset merges duplicates
     only when their times agree.
     """
-    wanted = sorted({str(a["event_id"]) for a in alerts if a.get("event_id") is not None})
+    event_ids = sorted({str(a["event_id"]) for a in alerts if a.get("event_id") is not None})
     by_event_id: dict[str, list[dict[str, Any]]] = defaultdict(list)
     chunk = 5_000
-    for start in range(0, len(wanted), chunk):
-        part = wanted[start : start + chunk]
+    for start in range(0, len(event_ids), chunk):
+        part = event_ids[start : start + chunk]
         placeholders = ", ".join("?" for _ in part)
         for row in engine.query(
             f"SELECT _row, event_id, _time FROM xdr_data WHERE event_id IN ({placeholders}) "

@@ -153,7 +153,11 @@ def _destination(row: dict[str, Any], catalog: Catalog, tool_id: object) -> dict
     host_name = row.get("remote_name")
     tools = catalog.match_domain(host_name) if host_name else []
     ids = [tool.id for tool in tools]
-    vendor = str(tool_id) if tool_id in ids else (ids[0] if ids else None)
+    vendor = None
+    if tool_id in ids:
+        vendor = str(tool_id)
+    elif ids:
+        vendor = ids[0]
     # NOTE: only host names are compared with vendor domains. A connection that Sysmon logged
     # with an IP address alone is `unknown` even when the address belongs to the vendor.
     return {

@@ -147,7 +147,10 @@ def match_command(
 
 
 def _task_rows(engine: SqlEngine, options: HuntOptions) -> list[dict[str, Any]]:
-    """Return task events with their commands; a 106 borrows the task's command from a 4698."""
+    """Return task events with their commands.
+
+    A Task Scheduler 106 borrows its task's command from a 4698 or 129 of the same task.
+    """
     filters, parameters = event_filters(options)
     ids = ", ".join(str(event_id) for event_id in TASK_EVENT_IDS)
     rows = engine.query(

@@ -2,10 +2,11 @@
 
 "First seen" is over the data at hand, as Elastic's new-terms rules compute it over their
 history window, so a tool new to this data may be old to the estate. The estate is every host
-with any alert. Its standard tool is the remote access tool (category `rmm` or `remote-desktop`)
-on the most hosts, when that tool covers at least half of the estate, the estate has at least
-MIN_ESTATE_HOSTS hosts, and no other such tool ties with it. Admin tools and tunnels such as
-PsExec are never the standard, because they are not what an estate chooses for remote support.
+with any alert. Its standard tool is the remote access tool (category `rmm` or
+`remote-desktop`) on the most hosts. It exists only when that tool covers at least half of the
+estate, the estate has at least MIN_ESTATE_HOSTS hosts, and no other such tool ties with it.
+Admin tools and tunnels such as PsExec are never the standard, because they are not what an
+estate chooses for remote support.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Final
 
 from rmmhunt.context.common import alert_tool_key, earliest, host_key, latest
 
-# Below this many hosts, a tool on half of them says nothing about the estate's standard.
+# Below this many hosts, a tool on half of them shows nothing about the estate's standard.
 MIN_ESTATE_HOSTS: Final = 3
 
 # Vendor contacts show that a process reached the vendor, not that the tool ran there.
@@ -131,9 +132,9 @@ def standard_tool(host_counts: dict[str, int], estate_hosts: int) -> str | None:
     """Return the estate's standard tool by the rule in this module's docstring, or None."""
     if estate_hosts < MIN_ESTATE_HOSTS or not host_counts:
         return None
-    most = max(host_counts.values())
-    leaders = [key for key, count in host_counts.items() if count == most]
-    if len(leaders) != 1 or most * 2 < estate_hosts:
+    maximum = max(host_counts.values())
+    leaders = [key for key, count in host_counts.items() if count == maximum]
+    if len(leaders) != 1 or maximum * 2 < estate_hosts:
         return None
     return leaders[0]
 

@@ -91,11 +91,11 @@ def context_lines(alert: dict[str, Any], width: int = CONTEXT_WIDTH) -> list[str
         lines.append("chain: " + " < ".join(chain))
 
     remotes = _remotes(alert.get("destinations") or [])
-    shown = [_remote_text(remote, ports, kind) for remote, (ports, kind) in remotes.items()]
-    if len(shown) > MAX_DESTINATIONS:
-        shown = [*shown[:MAX_DESTINATIONS], f"{len(shown) - MAX_DESTINATIONS} more"]
-    if shown:
-        lines.append("destinations: " + ", ".join(shown))
+    labels = [_remote_text(remote, ports, kind) for remote, (ports, kind) in remotes.items()]
+    if len(labels) > MAX_DESTINATIONS:
+        labels = [*labels[:MAX_DESTINATIONS], f"{len(labels) - MAX_DESTINATIONS} more"]
+    if labels:
+        lines.append("destinations: " + ", ".join(labels))
 
     return [_indent(terminal_text(line), width) for line in lines]
 
