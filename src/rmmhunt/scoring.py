@@ -37,6 +37,7 @@ SEVERITIES: Final = tuple(name for name, _ in reversed(SEVERITY_BANDS))
 SORT_ORDERS: Final = ("score", "time")
 
 # Below this share of the estate's hosts, a tool counts as rare (at least one host is rare).
+# NOTE: 10 % is a judgement, not a threshold measured on real estates.
 RARE_HOST_SHARE: Final = 0.1
 
 
@@ -194,6 +195,7 @@ def order_alerts(alerts: Sequence[Alert], sort: str) -> list[Alert]:
     if sort == "time":
         return by_time
     # `sorted` is stable, so alerts of equal score keep the newest-first order.
+    # NOTE: alerts whose weights exceed 100 are clamped, so among them time alone decides.
     return sorted(by_time, key=lambda alert: -int(alert.get("risk_score") or 0))
 
 

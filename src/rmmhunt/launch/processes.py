@@ -30,18 +30,6 @@ class ProcessClass(StrEnum):
     EXPLORER = "explorer"
 
 
-# Human-readable names of the classes, for reasons and response text.
-CLASS_LABELS: Final[dict[ProcessClass, str]] = {
-    ProcessClass.EMAIL_CLIENT: "an email client",
-    ProcessClass.BROWSER: "a web browser",
-    ProcessClass.OFFICE: "a Microsoft Office application",
-    ProcessClass.SCRIPT_HOST: "a script host or LOLBin",
-    ProcessClass.REMOTE_SESSION: "a remote session host (WinRM, WMI, PsExec, RemoteApp)",
-    ProcessClass.INSTALLER: "an installer",
-    ProcessClass.SERVICE_CONTROL_MANAGER: "the service control manager",
-    ProcessClass.EXPLORER: "Windows Explorer (a user started it)",
-}
-
 _NAMES: Final[dict[ProcessClass, frozenset[str]]] = {
     ProcessClass.EMAIL_CLIENT: frozenset(
         {"outlook.exe", "olk.exe", "hxoutlook.exe", "thunderbird.exe", "winmail.exe"}
