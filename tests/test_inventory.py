@@ -315,3 +315,15 @@ def test_user_glob_compares_account_name() -> None:
     assert _status(approval, _alert(actor_effective_username=r"CORP\bob"))["mismatches"] == [
         "another_user"
     ]
+
+
+def test_service_path_variables_expanded() -> None:
+    approval = Approval(id="psexec", tool_id="psexec", paths=(r"C:\Windows\PSEXESVC.exe",))
+    alert = _alert(
+        kind="service_install",
+        tool_id="psexec",
+        action_process_image_path=r"%SystemRoot%\PSEXESVC.exe",
+        action_service_image_path=r"%SystemRoot%\PSEXESVC.exe",
+    )
+
+    assert _status(approval, alert)["status"] == "approved"

@@ -357,3 +357,17 @@ def test_docs_table_matches_modifiers() -> None:
     documented = {modifier_id: int(weight) for modifier_id, weight, _ in rows}
 
     assert documented == {modifier.id: modifier.weight for modifier in MODIFIERS.values()}
+
+
+def test_driver_outside_install_path_adds_nothing() -> None:
+    alert = _alert(
+        kind="service_install",
+        matched_on=["driver_name"],
+        launch_context=_launch(
+            image_path=r"C:\Windows\System32\drivers\teamviewervpn.sys",
+            image_path_class="windows",
+            has_install_paths=True,
+        ),
+    )
+
+    assert _reason_ids(alert) == []

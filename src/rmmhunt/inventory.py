@@ -217,11 +217,20 @@ def _check_paths(approval: Approval, alert: Alert) -> Mismatch | None:
 
 
 def image_path(alert: Alert) -> str | None:
-    """Return the alert's image path, or for a service install the service's executable."""
+    """Return the alert's image path, or for a service install the service's executable.
+
+    Service paths are written as the service control manager reads them (`%SystemRoot%\\x.exe`,
+    `\\SystemRoot\\System32\\drivers\\x.sys`), so they are expanded to Win32 paths first.
+    """
+    service_path = _text(alert.get("action_service_image_path"))
+    if alert.get("kind") == "service_install" and service_path is not None:
+        executable = parse_service_image_path(service_path).executable
+        if executable:
+            return expanded_path(executable)
+
     path = _text(alert.get("action_process_image_path"))
     if path is not None:
-        return path
-    service_path = _text(alert.get("action_service_image_path"))
+        return expanded_path(path) if "%" in path or path.startswith("\\SystemRoot") else path
     if service_path is None:
         return None
     executable = parse_service_image_path(service_path).executable

@@ -251,8 +251,10 @@ def _path(alert: Alert) -> list[Hit]:
         return [("path_user_profile", f"{path}")]
     if path_class == "network_share":
         return [("path_network_share", f"{path}")]
+    # A driver lives under System32\drivers, never in the tool's install folder.
+    is_driver = "driver_name" in (alert.get("matched_on") or [])
     if context.get("has_install_paths") and path_class not in (None, "program_files"):
-        return [("path_outside_install", f"{path}")]
+        return [] if is_driver else [("path_outside_install", f"{path}")]
     return []
 
 
