@@ -273,3 +273,21 @@ def test_seed_profile_adds_no_vendor_contact(catalog: Catalog) -> None:
 )
 def test_address_scope(address: str | None, scope: str | None) -> None:
     assert address_scope(address) == scope
+
+
+def test_activity_without_ids_links_by_image_path(catalog: Catalog) -> None:
+    # Exports that give the actor neither GUID nor process id link by host and image path.
+    anydesk = _actor(ANYDESK, None, 0)
+    anydesk["actor_process_os_pid"] = None
+    other = _actor("C:\\Users\\bob\\Downloads\\AnyDesk.exe", None, 0)
+    other["actor_process_os_pid"] = None
+    rows = [
+        _event(1, 0, event_type="FILE", action_file_path="C:\\x\\ad.trace", **anydesk),
+        _connection(2, 5, "192.0.2.77", 443, anydesk, "relay-12.net.anydesk.com"),
+        _connection(3, 6, "192.0.2.78", 443, other, "relay-13.net.anydesk.com"),
+    ]
+    alerts = _of_kind(_alerts(rows, catalog), "rmm_activity")
+    [alert] = [a for a in alerts if a["actor_process_image_path"] == ANYDESK]
+
+    assert alert["event_count"] == 2
+    assert [d["address"] for d in alert["destinations"]] == ["192.0.2.77"]

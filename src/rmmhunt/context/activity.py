@@ -20,6 +20,7 @@ from rmmhunt.context.common import (
     HOST_KEY_SQL,
     event_filters,
     host_key,
+    process_key_sql,
     tool_in_categories,
 )
 from rmmhunt.hunt import HuntOptions, Match, SqlEngine, build_alert, fetch_events, sort_alerts
@@ -27,11 +28,7 @@ from rmmhunt.schema import OS_WINDOWS
 
 ACTIVITY_INDICATORS_TABLE: Final = "activity_indicators"
 
-# One process: its GUID, else its process id with its image path (or name when no path).
-PROCESS_KEY_SQL: Final = (
-    "coalesce(actor_process_instance_id, CAST(actor_process_os_pid AS VARCHAR) || '|' "
-    "|| lower(coalesce(actor_process_image_path, actor_process_image_name, '')))"
-)
+PROCESS_KEY_SQL: Final = process_key_sql()
 
 
 def activity_alerts(

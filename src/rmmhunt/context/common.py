@@ -20,6 +20,22 @@ PROCESS_START_SQL: Final = (
     f"event_type = '{EVENT_TYPE_PROCESS}' AND event_sub_type = '{SUB_TYPE_PROCESS_START}'"
 )
 
+
+def process_key_sql(table: str = "") -> str:
+    """Render SQL for the acting process's identity: its GUID, else its process id and image.
+
+    Without a GUID the key is the process id with the image path (or name when no path), so a
+    source that gives neither GUID nor process id groups a host's events by image path alone.
+    """
+    prefix = f"{table}." if table else ""
+    return (
+        f"coalesce({prefix}actor_process_instance_id, "
+        f"coalesce(CAST({prefix}actor_process_os_pid AS VARCHAR), '') || '|' "
+        f"|| lower(coalesce({prefix}actor_process_image_path, "
+        f"{prefix}actor_process_image_name, '')))"
+    )
+
+
 # Alert kinds whose tool process is the actor of the alert's event, not its action.
 ACTOR_KINDS: Final = frozenset({"rmm_activity", "rmm_vendor_contact"})
 

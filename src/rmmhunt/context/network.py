@@ -18,6 +18,7 @@ from rmmhunt.context.common import (
     ACTOR_KINDS,
     HOST_KEY_SQL,
     event_filters,
+    process_key_sql,
     tool_in_categories,
 )
 from rmmhunt.hunt import HuntOptions, Match, SqlEngine, build_alert, fetch_events, sort_alerts
@@ -45,7 +46,8 @@ def attach_destinations(
     when both sides have one. Otherwise they match by host and process id from the start up to
     the next start of that process id on the host. For `rmm_activity` and `rmm_vendor_contact`
     alerts the process is the event's actor, matched by GUID, else by process id and image
-    path. Each destination aggregates one host name, IP address, port and source. Its
+    path. When the source gives the actor neither, events without either match by image path
+    alone. Each destination aggregates one host name, IP address, port and source. Its
     `infrastructure` is `vendor` when the host name is a catalog tool's domain or a subdomain
     of it on a label boundary, else `unknown`.
     """
@@ -87,7 +89,7 @@ def _alert_process(index: int, alert: dict[str, Any]) -> dict[str, Any] | None:
             return None
     else:
         return None
-    if instance is None and pid is None:
+    if instance is None and pid is None and path is None:
         return None
     return {
         "alert_index": str(index),
@@ -136,6 +138,9 @@ def _destinations_sql() -> str:
                     OR (w.start IS NULL AND w.image_path IS NOT NULL
                         AND lower(n.actor_process_image_path) = w.image_path)
                    ))
+               OR (w.instance_id IS NULL AND w.pid IS NULL AND n.actor_process_instance_id IS NULL
+                   AND n.actor_process_os_pid IS NULL AND w.image_path IS NOT NULL
+                   AND lower(n.actor_process_image_path) = w.image_path)
         )
         SELECT alert_index, remote_name, ip, port, source,
                min(_time) AS first_time, max(_time) AS last_time, count(*) AS count
@@ -224,9 +229,7 @@ def vendor_contact_alerts(
         f"""
         WITH n AS (
             SELECT *, {_REMOTE_NAME_SQL} AS remote_name, {HOST_KEY_SQL} AS host_key,
-                   coalesce(n.actor_process_instance_id,
-                            CAST(n.actor_process_os_pid AS VARCHAR) || '|'
-                            || lower(coalesce(n.actor_process_image_path, ''))) AS process_key
+                   {process_key_sql("n")} AS process_key
             FROM xdr_data n
             WHERE n.event_type = '{EVENT_TYPE_NETWORK}' AND {filters}
         )
