@@ -1,11 +1,13 @@
 """Enrichment: causality, running tools, vendor contacts, persistence, destinations, prevalence.
 
 `prepare_dataset(engine)` runs before `hunt.run_hunt`. It links every event to the start of its
-acting process, fills `actor_effective_username` where Sysmon left `ParentUser` out, and fills
-the `causality_actor_*` columns where a source left them empty, so the hunt's output fields carry
-those values. `enrich(engine, catalog, options, alerts)` runs after the hunt. It adds alerts of
-three new kinds and sets context keys on every alert, then returns all alerts in the hunt's order
-(newest first, then host, then `event_id`).
+acting process and fills `actor_effective_username` where it is empty, from the Sysmon `User` of
+the event or from the acting process's own start. It also fills the `causality_actor_*` columns
+where a source left them empty, so the hunt's output fields carry those values.
+
+`enrich(engine, catalog, options, alerts)` runs after the hunt. It adds alerts of three new
+kinds and sets context keys on every alert, then returns all alerts in the hunt's order (newest
+first, then host, then `event_id`).
 
 Alert kinds added here (besides the hunt's `process_start` and `service_install`):
 
