@@ -161,12 +161,6 @@ def run(args: argparse.Namespace) -> int:
         input_time_format=args.input_time_format,
         field_map=args.field_map,
     )
-    triage_options = TriageOptions(
-        inventory=_load_inventory(args, catalog),
-        min_severity=args.min_severity,
-        sort=args.sort or ("score" if args.format == "table" else "time"),
-        show_suppressed=args.show_suppressed,
-    )
     alerts, summary = hunt_paths(
         args.paths,
         catalog,
@@ -174,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         read_options=read_options,
         dedup=not args.no_dedup,
         progress=lambda name: log.debug("reading %s", name),
-        triage_options=triage_options,
+        triage_options=_triage_options(args, catalog),
     )
 
     write_output(_render(alerts, args.format), args.output)
@@ -189,6 +183,16 @@ def run(args: argparse.Namespace) -> int:
             print_warning(f"{hidden} more warning(s) not shown")
         sys.stderr.write(render_summary_text(summary))
     return _hunt_exit_code(summary)
+
+
+def _triage_options(args: argparse.Namespace, catalog: Catalog) -> TriageOptions:
+    """Build the triage options; the table sorts by score, other formats newest first."""
+    return TriageOptions(
+        inventory=_load_inventory(args, catalog),
+        min_severity=args.min_severity,
+        sort=args.sort or ("score" if args.format == "table" else "time"),
+        show_suppressed=args.show_suppressed,
+    )
 
 
 def _load_inventory(args: argparse.Namespace, catalog: Catalog) -> Inventory | None:

@@ -196,7 +196,7 @@ def _triage_lines(summary: RunSummary) -> list[str]:
         lines.append(
             f"suppressed by the inventory {terminal_text(summary.inventory)}: "
             f"{summary.alerts_suppressed} ({terminal_text(approvals) or 'none'}); "
-            "--show-suppressed lists them"
+            "listed only with --show-suppressed"
         )
     if summary.alerts_below_min_severity:
         lines.append(f"below --min-severity: {summary.alerts_below_min_severity} not shown")
