@@ -327,3 +327,40 @@ def test_service_path_variables_expanded() -> None:
     )
 
     assert _status(approval, alert)["status"] == "approved"
+
+
+def test_activity_alert_uses_launch_context() -> None:
+    approval = Approval(
+        id="tv",
+        tool_id="teamviewer",
+        paths=(r"C:\Program Files\TeamViewer\**",),
+        parents=("services.exe",),
+    )
+    alert = _alert(
+        kind="rmm_activity",
+        action_process_image_path=r"C:\Windows\System32\cmd.exe",
+        actor_process_image_name="TeamViewer_Service.exe",
+        launch_context={
+            "image_path": TEAMVIEWER_PATH,
+            "parent": {"image_name": "services.exe", "image_path": None, "class": None},
+        },
+    )
+
+    assert _status(approval, alert)["status"] == "approved"
+
+
+def test_activity_alert_ignores_child_account() -> None:
+    approval = Approval(id="tv", tool_id="teamviewer", users=("system",))
+    alert = _alert(kind="rmm_activity", action_process_username=r"CORP\bob")
+
+    assert _status(approval, alert)["status"] == "approved"
+
+
+def test_unknown_parent_in_context_mismatches() -> None:
+    approval = Approval(id="tv", tool_id="teamviewer", parents=("services.exe",))
+    alert = _alert(launch_context={"image_path": TEAMVIEWER_PATH, "parent": None})
+
+    status = _status(approval, alert)
+
+    assert status["mismatches"] == ["another_parent"]
+    assert "(none recorded)" in status["reason"]
