@@ -264,3 +264,12 @@ def test_service_install_reads_service_path(catalog: Catalog) -> None:
     assert context["image_path"] == r"C:\Users\Public\AnyDesk.exe"
     assert context["image_path_class"] == "public"
     assert context["parent"] is None
+
+
+def test_screenconnect_bare_query_string() -> None:
+    analysis = analyse_command_line(
+        "ScreenConnect.ClientService.exe e=Access&y=Guest&h=r.example.net"
+    )
+
+    assert [f.id for f in analysis.findings] == ["screenconnect_access_session"]
+    assert [s.host for s in analysis.servers] == ["r.example.net"]

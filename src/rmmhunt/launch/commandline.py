@@ -170,8 +170,9 @@ def _anydesk_options(lowered: list[str], analysis: CommandLineAnalysis) -> None:
 
 def _screenconnect_options(arguments: list[str], analysis: CommandLineAnalysis) -> None:
     for argument in arguments:
-        query = argument.split("?", 1)[1] if "?" in argument else None
-        if query is None or "=" not in query:
+        # The parameters usually follow a `?`, but some launchers pass the bare query string.
+        query = argument.split("?", 1)[1] if "?" in argument else argument
+        if "=" not in query or "&" not in query:
             continue
         parameters = {key.casefold(): value for key, value in parse_qsl(query)}
         if "h" not in parameters or not ({"e", "y"} & set(parameters)):
