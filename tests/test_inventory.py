@@ -364,3 +364,15 @@ def test_unknown_parent_in_context_mismatches() -> None:
 
     assert status["mismatches"] == ["another_parent"]
     assert "(none recorded)" in status["reason"]
+
+
+def test_service_install_checks_service_account() -> None:
+    approval = Approval(id="tv", tool_id="teamviewer", users=("LocalSystem",))
+    alert = _alert(
+        kind="service_install",
+        action_process_username=None,
+        actor_effective_username=None,
+        action_service_account="LocalSystem",
+    )
+
+    assert _status(approval, alert)["status"] == "approved"

@@ -184,8 +184,11 @@ def _check_users(approval: Approval, alert: Alert) -> Mismatch | None:
         return None
     # Both accounts must be approved: the one the tool runs as and the one that started it.
     # In alerts whose tool is the event's actor, the action's account belongs to another process.
+    # A service install records the service's account, and the installer's in 4697 events.
     columns = ["actor_effective_username"]
-    if alert.get("kind") not in _ACTOR_KINDS:
+    if alert.get("kind") == "service_install":
+        columns.insert(0, "action_service_account")
+    elif alert.get("kind") not in _ACTOR_KINDS:
         columns.insert(0, "action_process_username")
     users = [user for user in (_text(alert.get(column)) for column in columns) if user is not None]
     unmatched = [user for user in dict.fromkeys(users) if not _user_matches(approval.users, user)]
