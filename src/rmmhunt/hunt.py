@@ -60,6 +60,10 @@ CONTEXT_COLUMNS: Final = (
     "action_evtlog_event_id",
     "action_process_image_sha256",
     "action_process_original_file_name",
+    "action_process_file_description",
+    "action_process_file_product",
+    "action_process_signature_vendor",
+    "action_process_signature_status",
     "action_process_username",
     "action_process_os_pid",
     "action_process_instance_id",
@@ -70,6 +74,8 @@ CONTEXT_COLUMNS: Final = (
     "action_service_start_type",
     "action_service_account",
     "evtlog_channel",
+    "causality_actor_process_image_name",
+    "causality_actor_process_image_path",
 )
 
 

@@ -66,6 +66,9 @@ MISMATCHES = (
 # forms) that mean a valid signature; any other status means the signer cannot be trusted.
 _SIGNED_STATUSES = frozenset({"signed", "valid", "signed_valid", "trusted"})
 
+# Alert kinds whose tool process is the event's actor rather than its action.
+_ACTOR_KINDS = frozenset({"rmm_activity"})
+
 
 @dataclass(frozen=True)
 class Mismatch:
@@ -180,14 +183,14 @@ def _check_users(approval: Approval, alert: Alert) -> Mismatch | None:
     if not approval.users:
         return None
     # Both accounts must be approved: the one the tool runs as and the one that started it.
-    users = [
-        user
-        for user in (
-            _text(alert.get("action_process_username")),
-            _text(alert.get("actor_effective_username")),
-        )
-        if user is not None
-    ]
+    # In alerts whose tool is the event's actor, the action's account belongs to another process.
+    # A service install records the service's account, and the installer's in 4697 events.
+    columns = ["actor_effective_username"]
+    if alert.get("kind") == "service_install":
+        columns.insert(0, "action_service_account")
+    elif alert.get("kind") not in _ACTOR_KINDS:
+        columns.insert(0, "action_process_username")
+    users = [user for user in (_text(alert.get(column)) for column in columns) if user is not None]
     unmatched = [user for user in dict.fromkeys(users) if not _user_matches(approval.users, user)]
     if users and not unmatched:
         return None
@@ -207,7 +210,7 @@ def _user_matches(patterns: Iterable[str], user: str) -> bool:
 def _check_paths(approval: Approval, alert: Alert) -> Mismatch | None:
     if not approval.paths:
         return None
-    path = image_path(alert)
+    path = _tool_path(alert)
     if path is not None and any(winpath.path_matches(pattern, path) for pattern in approval.paths):
         return None
     return Mismatch(
@@ -216,12 +219,33 @@ def _check_paths(approval: Approval, alert: Alert) -> Mismatch | None:
     )
 
 
+def _tool_path(alert: Alert) -> str | None:
+    """Return the tool's image path, from the launch context when triage has set one.
+
+    The launch context reads the path from where each alert kind records the tool, such as the
+    acting process of an `rmm_activity` alert.
+    """
+    context = alert.get("launch_context")
+    if isinstance(context, dict) and "image_path" in context:
+        return _text(context["image_path"])
+    return image_path(alert)
+
+
 def image_path(alert: Alert) -> str | None:
-    """Return the alert's image path, or for a service install the service's executable."""
+    """Return the alert's image path, or for a service install the service's executable.
+
+    Service paths are written as the service control manager reads them (`%SystemRoot%\\x.exe`,
+    `\\SystemRoot\\System32\\drivers\\x.sys`), so they are expanded to Win32 paths first.
+    """
+    service_path = _text(alert.get("action_service_image_path"))
+    if alert.get("kind") == "service_install" and service_path is not None:
+        executable = parse_service_image_path(service_path).executable
+        if executable:
+            return expanded_path(executable)
+
     path = _text(alert.get("action_process_image_path"))
     if path is not None:
-        return path
-    service_path = _text(alert.get("action_service_image_path"))
+        return expanded_path(path) if "%" in path or path.startswith("\\SystemRoot") else path
     if service_path is None:
         return None
     executable = parse_service_image_path(service_path).executable
@@ -248,9 +272,7 @@ def _check_signers(approval: Approval, alert: Alert) -> Mismatch | None:
 def _check_parents(approval: Approval, alert: Alert) -> Mismatch | None:
     if not approval.parents:
         return None
-    parent = _text(alert.get("actor_process_image_name")) or _text(
-        alert.get("actor_process_image_path")
-    )
+    parent = _parent_name(alert)
     if parent is not None and any(
         winpath.name_matches(pattern, parent) for pattern in approval.parents
     ):
@@ -258,6 +280,21 @@ def _check_parents(approval: Approval, alert: Alert) -> Mismatch | None:
     return Mismatch(
         "another_parent",
         f"parent {parent or '(none recorded)'} matches none of {_listing(approval.parents)}",
+    )
+
+
+def _parent_name(alert: Alert) -> str | None:
+    """Return the image name of the process that started the tool, when the alert records it."""
+    context = alert.get("launch_context")
+    if isinstance(context, dict) and "parent" in context:
+        parent = context["parent"]
+        if not isinstance(parent, dict):
+            return None
+        return _text(parent.get("image_name")) or _text(parent.get("image_path"))
+    if alert.get("kind") in _ACTOR_KINDS:
+        return None
+    return _text(alert.get("actor_process_image_name")) or _text(
+        alert.get("actor_process_image_path")
     )
 
 

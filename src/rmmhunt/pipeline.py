@@ -15,6 +15,7 @@ from typing import Any
 from rmmhunt import __version__
 from rmmhunt.catalog.lookup import Catalog
 from rmmhunt.dataset import Dataset
+from rmmhunt.enrich import ALERT_KINDS, enrich, prepare_dataset
 from rmmhunt.errors import InputError
 from rmmhunt.hunt import HuntOptions, run_hunt
 from rmmhunt.inputs import (
@@ -28,6 +29,7 @@ from rmmhunt.inputs import (
 from rmmhunt.readers.base import InputFile, Reader, ReadOptions, ReadStats
 from rmmhunt.readers.registry import all_readers
 from rmmhunt.report.model import FailedFile, InputEntry, RunSummary
+from rmmhunt.triage import TriageOptions, add_triage_counts, triage
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +194,7 @@ def runtime_notes(loaded: LoadResult) -> list[str]:
 
 
 def _alert_kinds(alerts: list[dict[str, Any]]) -> list[str]:
-    kinds = ["process_start", "service_install"]
+    kinds = list(ALERT_KINDS)
     kinds.extend(sorted({str(a["kind"]) for a in alerts} - set(kinds)))
     return kinds
 
@@ -205,12 +207,21 @@ def hunt_paths(
     read_options: ReadOptions | None = None,
     dedup: bool = True,
     progress: ProgressCallback | None = None,
+    triage_options: TriageOptions | None = None,
 ) -> tuple[list[dict[str, Any]], RunSummary]:
-    """Load the inputs, run the hunt, and return the alerts and the run summary."""
+    """Load the inputs, run the hunt, enrich, triage and score, and return alerts and summary.
+
+    The alerts are those that `triage_options` selects, in its order. The summary counts those
+    that the inventory suppressed or `min_severity` left out.
+    """
     loaded = load_inputs(paths, options=read_options, dedup=dedup, progress=progress)
     try:
+        prepare_dataset(loaded.dataset)
         alerts = run_hunt(loaded.dataset, catalog, options)
-        summary = build_summary(loaded, catalog, options, alerts)
+        alerts = enrich(loaded.dataset, catalog, options, alerts)
+        triaged = triage(alerts, catalog, triage_options or TriageOptions())
+        summary = build_summary(loaded, catalog, options, triaged.active)
+        add_triage_counts(summary, triaged, triage_options)
     finally:
         loaded.dataset.close()
-    return alerts, summary
+    return triaged.alerts, summary

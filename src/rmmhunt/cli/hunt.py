@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rmmhunt.catalog import load_catalog
+from rmmhunt.catalog.lookup import Catalog
 from rmmhunt.cli.common import (
     ExitCode,
     UsageError,
@@ -23,11 +24,14 @@ from rmmhunt.cli.common import (
     write_output,
 )
 from rmmhunt.hunt import PROFILES, HuntOptions
+from rmmhunt.inventory import Inventory, load_column_mapping, load_inventory, parse_column_mapping
 from rmmhunt.pipeline import hunt_paths
 from rmmhunt.readers.base import ReadOptions
 from rmmhunt.report.formats import render_csv, render_json, render_ndjson
 from rmmhunt.report.model import RunSummary
 from rmmhunt.report.table import render_summary_text, render_table
+from rmmhunt.scoring import SEVERITIES, SORT_ORDERS
+from rmmhunt.triage import TriageOptions
 
 log = logging.getLogger("rmmhunt")
 
@@ -92,6 +96,38 @@ def _add_hunt_arguments(hunt: argparse.ArgumentParser) -> None:
     hunt.add_argument(
         "-q", "--quiet", action="store_true", help="do not print the run summary on stderr"
     )
+    _add_triage_arguments(hunt)
+
+
+def _add_triage_arguments(hunt: argparse.ArgumentParser) -> None:
+    hunt.add_argument(
+        "--inventory",
+        type=Path,
+        metavar="FILE",
+        help="approved-software inventory (.yaml, .yml or .csv); alerts that an approval "
+        "covers are suppressed and counted in the summary",
+    )
+    hunt.add_argument(
+        "--inventory-columns",
+        metavar="FIELD=HEADER[,...]|FILE",
+        help="CSV inventory column mapping: field=header pairs, or a YAML file of them",
+    )
+    hunt.add_argument(
+        "--show-suppressed",
+        action="store_true",
+        help="also list the alerts that an approval covers, marked suppressed",
+    )
+    hunt.add_argument(
+        "--min-severity",
+        choices=[name.lower() for name in SEVERITIES],
+        help="report only alerts at or above this severity",
+    )
+    hunt.add_argument(
+        "--sort",
+        choices=SORT_ORDERS,
+        help="score: highest score first, then newest; time: newest first. "
+        "Default: score for the table, time for json, ndjson and csv",
+    )
 
 
 def _parse_offset(value: str | None) -> timedelta | None:
@@ -132,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
         read_options=read_options,
         dedup=not args.no_dedup,
         progress=lambda name: log.debug("reading %s", name),
+        triage_options=_triage_options(args, catalog),
     )
 
     write_output(_render(alerts, args.format), args.output)
@@ -146,6 +183,35 @@ def run(args: argparse.Namespace) -> int:
             print_warning(f"{hidden} more warning(s) not shown")
         sys.stderr.write(render_summary_text(summary))
     return _hunt_exit_code(summary)
+
+
+def _triage_options(args: argparse.Namespace, catalog: Catalog) -> TriageOptions:
+    """Build the triage options; the table sorts by score, other formats newest first."""
+    return TriageOptions(
+        inventory=_load_inventory(args, catalog),
+        min_severity=args.min_severity,
+        sort=args.sort or ("score" if args.format == "table" else "time"),
+        show_suppressed=args.show_suppressed,
+    )
+
+
+def _load_inventory(args: argparse.Namespace, catalog: Catalog) -> Inventory | None:
+    """Load `--inventory` with its `--inventory-columns` mapping, or return None without one.
+
+    Raises:
+        UsageError: `--inventory-columns` was given without `--inventory`.
+        InventoryError: the inventory or the mapping file is invalid.
+    """
+    if args.inventory is None:
+        if args.inventory_columns is not None:
+            raise UsageError("--inventory-columns needs --inventory FILE")
+        return None
+
+    columns = None
+    if args.inventory_columns is not None:
+        text = args.inventory_columns
+        columns = parse_column_mapping(text) if "=" in text else load_column_mapping(Path(text))
+    return load_inventory(args.inventory, catalog=catalog, columns=columns)
 
 
 def _render(alerts: list[dict[str, Any]], output_format: str) -> str:

@@ -48,6 +48,11 @@ class RunSummary(BaseModel):
     formats: dict[str, int] = Field(default_factory=dict)
     alerts: int = 0
     alerts_by_kind: dict[str, int] = Field(default_factory=dict)
+    alerts_by_severity: dict[str, int] = Field(default_factory=dict)
+    inventory: str | None = None
+    alerts_suppressed: int = 0
+    suppressed_by_approval: dict[str, int] = Field(default_factory=dict)
+    alerts_below_min_severity: int = 0
     inputs: list[InputEntry] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     warning_count: int = 0

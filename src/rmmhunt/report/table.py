@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from rmmhunt.report.explain import explanation_lines
 from rmmhunt.report.formats import format_time
 from rmmhunt.report.model import RunSummary
 from rmmhunt.report.safety import terminal_text
@@ -20,6 +21,11 @@ TABLE_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("actor_process_image_name", "parent", 20),
     ("actor_effective_username", "user", 20),
 )
+
+
+# Width of the context lines below each alert row, and destinations shown there.
+CONTEXT_WIDTH = 160
+MAX_DESTINATIONS = 4
 
 
 def _cell(alert: dict[str, Any], key: str, width: int) -> str:
@@ -43,10 +49,81 @@ def render_table(alerts: list[dict[str, Any]]) -> str:
     lines = [header.rstrip(), "  ".join("-" * width for _, _, width in TABLE_COLUMNS)]
     for alert in alerts:
         lines.append(
-            "  ".join(_cell(alert, key, width) for key, _, width in TABLE_COLUMNS).rstrip()
+            "  ".join(
+                _cell(_table_view(alert), key, width) for key, _, width in TABLE_COLUMNS
+            ).rstrip()
+        )
+        lines.extend(context_lines(alert))
+        lines.extend(
+            _indent(terminal_text(line), CONTEXT_WIDTH) for line in explanation_lines(alert)
         )
     lines.append(f"{len(alerts)} alert(s).")
     return "\n".join(lines) + "\n"
+
+
+def _table_view(alert: dict[str, Any]) -> dict[str, Any]:
+    """Show the tool's own process in the image and parent columns, whatever the alert kind.
+
+    In `rmm_activity` and `rmm_vendor_contact` alerts the tool or contacting process is the
+    event's actor, and a persistence alert's tool is in the command it registers.
+    """
+    kind = alert.get("kind")
+    if kind in ("rmm_activity", "rmm_vendor_contact"):
+        chain = alert.get("causality_chain") or []
+        parent = chain[0].get("image_name") if chain else None
+        image = alert.get("actor_process_image_path") or alert.get("actor_process_image_name")
+        return {**alert, "action_process_image_path": image, "actor_process_image_name": parent}
+    if kind == "persistence":
+        return {**alert, "action_process_image_path": alert.get("persistence_command")}
+    return alert
+
+
+def context_lines(alert: dict[str, Any], width: int = CONTEXT_WIDTH) -> list[str]:
+    """Render an alert's causality chain and destinations as short indented lines.
+
+    The chain lists image names from the nearest parent up, and is shown only when it goes
+    beyond the parent column. Each destination is shown once, as its host name or else its
+    address, with the ports contacted and `vendor` or `unknown`, vendor infrastructure first.
+    """
+    lines: list[str] = []
+    chain = [entry.get("image_name") or "?" for entry in alert.get("causality_chain") or []]
+    if len(chain) > 1:
+        lines.append("chain: " + " < ".join(chain))
+
+    remotes = _remotes(alert.get("destinations") or [])
+    labels = [_remote_text(remote, ports, kind) for remote, (ports, kind) in remotes.items()]
+    if len(labels) > MAX_DESTINATIONS:
+        labels = [*labels[:MAX_DESTINATIONS], f"{len(labels) - MAX_DESTINATIONS} more"]
+    if labels:
+        lines.append("destinations: " + ", ".join(labels))
+
+    return [_indent(terminal_text(line), width) for line in lines]
+
+
+def _remotes(destinations: list[dict[str, Any]]) -> dict[str, tuple[list[int], str]]:
+    """Group destinations by host name or address, with their ports and infrastructure."""
+    ordered = sorted(destinations, key=lambda d: d.get("infrastructure") != "vendor")
+    remotes: dict[str, tuple[list[int], str]] = {}
+    for destination in ordered:
+        remote = str(destination.get("host_name") or destination.get("address") or "?")
+        infrastructure = str(destination.get("infrastructure") or "unknown")
+        ports = remotes.setdefault(remote, ([], infrastructure))[0]
+        port = destination.get("port")
+        if isinstance(port, int) and port not in ports:
+            ports.append(port)
+    return remotes
+
+
+def _remote_text(remote: str, ports: list[int], kind: str) -> str:
+    text = remote + "".join(f":{port}" for port in ports[:1])
+    if len(ports) > 1:
+        text += f" (+{len(ports) - 1} ports)"
+    return f"{text} ({kind})"
+
+
+def _indent(line: str, width: int) -> str:
+    text = "    " + line
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def render_summary_text(summary: RunSummary) -> str:
@@ -66,6 +143,7 @@ def render_summary_text(summary: RunSummary) -> str:
         f"{summary.events_without_time} without a time",
         f"alerts: {summary.alerts} ({alerts or 'none'})",
     ]
+    lines.extend(_triage_lines(summary))
     for failure in summary.failed_files[:20]:
         lines.append(f"failed: {terminal_text(failure.path)}: {terminal_text(failure.reason)}")
     if len(summary.failed_files) > 20:
@@ -104,3 +182,22 @@ def _query_cell(value: Any, width: int) -> str:
     else:
         text = terminal_text(str(value))
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _triage_lines(summary: RunSummary) -> list[str]:
+    """Describe the alerts by severity, and those that the inventory or a filter left out."""
+    severities = ", ".join(f"{name} {count}" for name, count in summary.alerts_by_severity.items())
+    lines = [f"severity: {severities}"] if severities else []
+    if summary.inventory is not None:
+        approvals = ", ".join(
+            f"{approval_id} {count}"
+            for approval_id, count in summary.suppressed_by_approval.items()
+        )
+        lines.append(
+            f"suppressed by the inventory {terminal_text(summary.inventory)}: "
+            f"{summary.alerts_suppressed} ({terminal_text(approvals) or 'none'}); "
+            "listed only with --show-suppressed"
+        )
+    if summary.alerts_below_min_severity:
+        lines.append(f"below --min-severity: {summary.alerts_below_min_severity} not shown")
+    return lines
