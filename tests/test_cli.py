@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +63,51 @@ def test_evtx_run_accounting_closes(evtx_run: tuple[int, Any, dict[str, Any]]) -
     assert summary["accounting_closes"] is True
     parser_losses = sum(skipped.get(reason, 0) for reason in PARSER_LOSS_REASONS)
     assert summary["records_read"] - parser_losses == 36_666
+
+
+def test_evtx_run_starts_before_dedup(
+    shared_data: Path, tmp_path: Path, evtx_process_creations: dict[Path, Counter[int]]
+) -> None:
+    expected = sum(sum(counts.values()) for counts in evtx_process_creations.values())
+
+    _, _, summary = _hunt_json(tmp_path, str(shared_data / "evtx"), "--no-dedup", "-q")
+
+    assert summary["duplicates_merged"] == 0
+    assert summary["events_by_kind"]["process_start"] == expected
+
+
+def test_samples_run_without_crash_or_hang(shared_data: Path, tmp_path: Path) -> None:
+    samples = shared_data / "evtx" / "omerbenamram-evtx" / "samples"
+    names = sorted(path.name for path in samples.rglob("*") if path.is_file())
+    summary_path = tmp_path / "summary.json"
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from rmmhunt.cli import main; sys.exit(main(sys.argv[1:]))",
+        "hunt",
+        str(samples),
+        "--category",
+        "all",
+        "--format",
+        "json",
+        "--output",
+        str(tmp_path / "alerts.json"),
+        "--summary-json",
+        str(summary_path),
+        "-q",
+    ]
+
+    # A child process turns a crash of the native parser into a failure, and the timeout turns
+    # a hang into one; it is a guard set far above a normal run, not a speed check.
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+
+    assert completed.returncode == ExitCode.OK, completed.stderr
+    assert "Traceback" not in completed.stderr
+    summary = json.loads(summary_path.read_text())
+    assert summary["files_read"] == len(names)
+    assert sorted(Path(entry["path"]).name for entry in summary["inputs"]) == names
+    skipped = sum(summary["records_skipped"].values())
+    assert summary["records_read"] == summary["records_normalised"] + skipped
 
 
 def test_evtx_run_finds_teamviewer_service(evtx_run: tuple[int, Any, dict[str, Any]]) -> None:
