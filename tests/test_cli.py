@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from rmmhunt.cli import ExitCode, main
+from rmmhunt.cli import hunt as hunt_command
 from rmmhunt.schema import SEED_FIELDS
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -228,6 +229,32 @@ def test_unknown_category_is_usage_error() -> None:
 
 def test_invalid_since_is_usage_error() -> None:
     assert main(["hunt", str(XDR_EXAMPLE), "--since", "yesterday", "-q"]) == ExitCode.USAGE
+
+
+@pytest.mark.parametrize("option", ["--output", "--summary-json"])
+def test_unwritable_output_is_usage_error(
+    tmp_path: Path, option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "missing-folder" / "out.json"
+
+    code = main(["hunt", str(XDR_EXAMPLE), option, str(target), "-q"])
+
+    assert code == ExitCode.USAGE
+    error = capsys.readouterr().err
+    assert option in error
+    assert str(target) in error
+
+
+def test_unexpected_error_is_internal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(hunt_command, "hunt_paths", fail)
+
+    assert main(["hunt", str(XDR_EXAMPLE), "-q"]) == ExitCode.INTERNAL
+    assert "internal error: ZeroDivisionError" in capsys.readouterr().err
 
 
 def test_catalog_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
