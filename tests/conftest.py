@@ -13,10 +13,14 @@ import pytest
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
-# Process creation events by provider name: Sysmon event 1 and Security event 4688.
-PROCESS_CREATION_EVENTS = frozenset(
-    {("Microsoft-Windows-Sysmon", 1), ("Microsoft-Windows-Security-Auditing", 4688)}
-)
+# Event kinds by provider name and Windows event ID: Sysmon 1 and Security 4688 create a
+# process; System 7045 and Security 4697 install a service.
+EVENT_KINDS = {
+    ("Microsoft-Windows-Sysmon", 1): "process_start",
+    ("Microsoft-Windows-Security-Auditing", 4688): "process_start",
+    ("Service Control Manager", 7045): "service_install",
+    ("Microsoft-Windows-Security-Auditing", 4697): "service_install",
+}
 
 
 @pytest.fixture(scope="session")
@@ -36,18 +40,19 @@ def fixtures() -> Path:
 
 
 @pytest.fixture(scope="session")
-def evtx_process_creations(shared_data: Path) -> dict[Path, Counter[int]]:
-    """Count Sysmon 1 and Security 4688 records by file and record id with pyevtx-rs alone.
+def evtx_kind_records(shared_data: Path) -> dict[Path, dict[str, Counter[int]]]:
+    """Count process start and service install records by file, kind and record id.
 
-    Every non-empty `.evtx` file under the EVTX folder gets an entry. The count goes on past
-    parser errors and selects records by provider name and event ID, not by the channel that
-    rmmhunt maps from, so that it shares no logic with the reader under test.
+    The count uses pyevtx-rs alone. It covers every non-empty `.evtx` file under the EVTX folder,
+    goes on past parser errors, and selects records by provider name and event ID (EVENT_KINDS),
+    not by the channel that rmmhunt maps from, so that it shares no logic with the reader.
     """
-    counts: dict[Path, Counter[int]] = {}
+    counts: dict[Path, dict[str, Counter[int]]] = {}
     for path in sorted((shared_data / "evtx").rglob("*.evtx")):
         if path.stat().st_size == 0:
             continue
-        counts[path] = Counter()
+        by_kind: dict[str, Counter[int]] = {kind: Counter() for kind in EVENT_KINDS.values()}
+        counts[path] = by_kind
         records = evtx.PyEvtxParser(str(path)).records_json()
         while True:
             try:
@@ -61,6 +66,7 @@ def evtx_process_creations(shared_data: Path) -> dict[Path, Counter[int]]:
             event_id = system["EventID"]
             if isinstance(event_id, dict):
                 event_id = event_id["#text"]
-            if (provider, int(event_id)) in PROCESS_CREATION_EVENTS:
-                counts[path][int(record["event_record_id"])] += 1
+            kind = EVENT_KINDS.get((provider, int(event_id)))
+            if kind is not None:
+                by_kind[kind][int(record["event_record_id"])] += 1
     return counts

@@ -66,15 +66,19 @@ def test_evtx_run_accounting_closes(evtx_run: tuple[int, Any, dict[str, Any]]) -
     assert summary["records_read"] - parser_losses == 36_666
 
 
-def test_evtx_run_starts_before_dedup(
-    shared_data: Path, tmp_path: Path, evtx_process_creations: dict[Path, Counter[int]]
+@pytest.mark.parametrize("kind", ["process_start", "service_install"])
+def test_evtx_run_events_before_dedup(
+    shared_data: Path,
+    tmp_path: Path,
+    evtx_kind_records: dict[Path, dict[str, Counter[int]]],
+    kind: str,
 ) -> None:
-    expected = sum(sum(counts.values()) for counts in evtx_process_creations.values())
+    expected = sum(sum(by_kind[kind].values()) for by_kind in evtx_kind_records.values())
 
     _, _, summary = _hunt_json(tmp_path, str(shared_data / "evtx"), "--no-dedup", "-q")
 
     assert summary["duplicates_merged"] == 0
-    assert summary["events_by_kind"]["process_start"] == expected
+    assert summary["events_by_kind"][kind] == expected
 
 
 def test_samples_run_without_crash_or_hang(shared_data: Path, tmp_path: Path) -> None:
@@ -166,6 +170,24 @@ def test_default_categories_skip_dual_use(shared_data: Path, tmp_path: Path) -> 
 
     assert code == ExitCode.PARTIAL
     assert {a["tool"] for a in alerts} == {"TeamViewer"}
+
+
+@pytest.mark.parametrize(
+    "category_options",
+    [
+        ["--category", "remote-admin,tunnel"],
+        ["--category", "remote-admin", "--category", "tunnel"],
+        ["--category", " Remote-Admin , TUNNEL "],
+    ],
+)
+def test_category_option_forms(
+    shared_data: Path, tmp_path: Path, category_options: list[str]
+) -> None:
+    _, alerts, summary = _hunt_json(tmp_path, str(shared_data / "evtx"), *category_options, "-q")
+
+    assert summary["categories"] == ["remote-admin", "tunnel"]
+    assert {a["tool"] for a in alerts} == {"PsExec", "PuTTY", "RDP Wrapper"}
+    assert {a["category"] for a in alerts} == {"remote-admin", "tunnel"}
 
 
 def test_seed_profile_selects_the_seed_rows(tmp_path: Path) -> None:

@@ -88,21 +88,35 @@ def test_process_starts_match_parser_counts(shared_data: Path) -> None:
 
 
 def test_each_process_creation_one_start(
-    shared_data: Path, evtx_process_creations: dict[Path, Counter[int]]
+    shared_data: Path, evtx_kind_records: dict[Path, dict[str, Counter[int]]]
 ) -> None:
     files = evtx_files(shared_data / "evtx")
-    assert files == sorted(evtx_process_creations)
+    assert files == sorted(evtx_kind_records)
     total = 0
     for path in files:
         rows, _ = read_evtx(path)
         starts = [r for r in rows if r.get("event_sub_type") == "PROCESS_START"]
         by_record = Counter(int(str(r["source_record"])) for r in starts)
         # A record that became two rows, or a row from another record, breaks the equality.
-        assert by_record == evtx_process_creations[path], path
+        assert by_record == evtx_kind_records[path]["process_start"], path
         assert all(r["event_type"] == "PROCESS" for r in starts), path
         total += len(starts)
     # Both copies of the byte-identical files count, as no deduplication has happened yet.
     assert total == 1_732 + 1_302
+
+
+def test_each_service_install_one_event(
+    shared_data: Path, evtx_kind_records: dict[Path, dict[str, Counter[int]]]
+) -> None:
+    total = 0
+    for path in evtx_files(shared_data / "evtx"):
+        rows, _ = read_evtx(path)
+        installs = [r for r in rows if r.get("action_evtlog_event_id") in (7045, 4697)]
+        by_record = Counter(int(str(r["source_record"])) for r in installs)
+        assert by_record == evtx_kind_records[path]["service_install"], path
+        assert all(r["event_type"] == "EVENT_LOG" for r in installs), path
+        total += len(installs)
+    assert total == 334 + 8
 
 
 def test_teamviewer_service_install(shared_data: Path) -> None:
