@@ -43,9 +43,9 @@ def fixtures() -> Path:
 def evtx_kind_records(shared_data: Path) -> dict[Path, dict[str, Counter[int]]]:
     """Count process start and service install records by file, kind and record id.
 
-    The count uses pyevtx-rs alone. It covers every non-empty `.evtx` file under the EVTX folder,
-    goes on past parser errors, and selects records by provider name and event ID (EVENT_KINDS),
-    not by the channel that rmmhunt maps from, so that it shares no logic with the reader.
+    The count uses pyevtx-rs alone, on every non-empty `.evtx` file under the EVTX folder, and
+    goes on past parser errors. It selects records by provider name and event ID (EVENT_KINDS)
+    rather than by the channel that rmmhunt maps from, so it shares no logic with the reader.
     """
     counts: dict[Path, dict[str, Counter[int]]] = {}
     for path in sorted((shared_data / "evtx").rglob("*.evtx")):

@@ -102,8 +102,8 @@ def test_samples_run_without_crash_or_hang(shared_data: Path, tmp_path: Path) ->
         "-q",
     ]
 
-    # A child process turns a crash of the native parser into a failure, and the timeout turns
-    # a hang into one; it is a guard set far above a normal run, not a speed check.
+    # A child process turns a crash of the native parser into a test failure. The timeout turns
+    # a hang into one too, and is set far above a normal run because it is no speed check.
     completed = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
 
     assert completed.returncode == ExitCode.OK, completed.stderr
