@@ -78,7 +78,7 @@ def large_json_archives(data: Path) -> list[Path]:
     """Return the large flat JSON archives, in sorted order."""
     archives = sorted(data.glob(LARGE_JSON_GLOB))
     if not archives:
-        raise SystemExit(f"no archives match {LARGE_JSON_GLOB} under {data}")
+        raise SystemExit(f"no archives match {LARGE_JSON_GLOB} under {data}; check --data")
     return archives
 
 
@@ -90,7 +90,7 @@ def run_evtx_parse(data: Path) -> int:
         try:
             parser = evtx.PyEvtxParser(str(path))
         except (OSError, RuntimeError):
-            # The empty file cannot be opened; rmmhunt counts it as a failed file.
+            # pyevtx-rs cannot open the empty file, which rmmhunt counts as a failed file.
             continue
         iterator = parser.records_json()
         while True:
@@ -129,11 +129,11 @@ def run_json_read(data: Path) -> int:
     for display, path in iter_paths(paths, discovery):
         for source in open_inputs(display, path, discovery):
             if detect_reader(source, [reader]) is None:
-                raise SystemExit(f"the flat JSON reader does not recognise {source.display}")
+                raise SystemExit(f"the flat JSON reader rejected {source.display}; check --data")
             for _ in reader.read(source, stats, ReadOptions()):
                 pass
     if discovery.failures:
-        raise SystemExit(f"inputs failed: {discovery.failures}")
+        raise SystemExit(f"failed to read inputs: {discovery.failures}")
     return stats.records_read
 
 
@@ -155,7 +155,7 @@ def run_hunt(paths: list[Path]) -> int:
         ]
         code = main(arguments)
         if code not in (0, 3):
-            raise SystemExit(f"rmmhunt hunt exited with {code}")
+            raise SystemExit(f"rmmhunt hunt failed with exit code {code}")
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
     return int(summary["records_read"])
 
@@ -181,7 +181,7 @@ def run_worker(workload: str, data: Path) -> None:
     records = WORKLOADS[workload](data)
     seconds = time.perf_counter() - start
 
-    # ru_maxrss is in KiB on Linux, the platform these figures are taken on.
+    # NOTE: ru_maxrss is in KiB on Linux but in bytes on macOS, so the figures assume Linux.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"records": records, "seconds": seconds, "peak_rss_kib": peak}))
 
@@ -245,8 +245,8 @@ def summarise(samples: dict[str, list[Sample]]) -> list[dict[str, Any]]:
 def round_ratio_median(runs: list[Sample], baseline_runs: list[Sample] | None) -> float | None:
     """Return the median of each round's time divided by its baseline's time in that round.
 
-    A round's two runs ran minutes apart at most, so this ratio resists load that changes
-    between rounds better than the ratio of the two medians.
+    The two runs of a round are close in time, so this ratio is less sensitive than the ratio
+    of medians to load that changes between rounds.
     """
     if not baseline_runs:
         return None
@@ -303,7 +303,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_DATA,
         help="folder of the public test logs (default: shared/data beside the repository)",
     )
-    parser.add_argument("--repeat", type=int, default=5, help="runs of each workload (default: 5)")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="number of runs of each workload (default: 5)"
+    )
     parser.add_argument(
         "--workload",
         action="append",
