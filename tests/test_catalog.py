@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
+import json
+import ntpath
 from pathlib import Path
 
 import pytest
@@ -399,3 +402,57 @@ def test_tool_yaml_round_trips(catalog: Catalog) -> None:
     assert errors == []
     assert parsed == tool
     assert tool_document(tool)["category"] == "remote-desktop"
+
+
+def lolrmm_binaries(shared_data: Path) -> dict[str, set[str]]:
+    """Map each case-folded file name in the public LOLRMM catalog to the tools that list it.
+
+    Names come from each tool's PE metadata (`Filename`, `OriginalFileName`) and from the base
+    names of its installation paths, which mix directories, executables and wildcards.
+    """
+    tools = json.loads((shared_data / "lolrmm" / "rmm_tools.json").read_text(encoding="utf-8"))
+    binaries: dict[str, set[str]] = {}
+    for tool in tools:
+        details = tool.get("Details") or {}
+        metadata = details.get("PEMetadata") or []
+        if isinstance(metadata, dict):
+            metadata = [metadata]
+        names = [entry.get(key) for entry in metadata for key in ("Filename", "OriginalFileName")]
+        names += [ntpath.basename(path) for path in details.get("InstallationPaths") or []]
+        for name in names:
+            if name:
+                binaries.setdefault(name.casefold(), set()).add(tool["Name"])
+    return binaries
+
+
+@pytest.mark.parametrize(
+    ("image_name", "tool_id", "lolrmm_tool"),
+    [
+        ("SRService.exe", "splashtop", "Splashtop Remote"),
+        ("Syncro.Service.exe", "syncro", "Syncro"),
+        ("OTService.exe", "optitune", "OptiTune"),
+        ("ScreenConnect.ClientService.exe", "screenconnect", "ScreenConnect"),
+    ],
+)
+def test_seed_fixes_agree_with_lolrmm(
+    shared_data: Path, catalog: Catalog, image_name: str, tool_id: str, lolrmm_tool: str
+) -> None:
+    assert lolrmm_tool in lolrmm_binaries(shared_data)[image_name.casefold()]
+    assert ids(catalog.match_image_name(image_name)) == [tool_id]
+
+
+def test_required_binaries_have_a_source(shared_data: Path, catalog: Catalog) -> None:
+    binaries = lolrmm_binaries(shared_data)
+    patterns = [name for name in binaries if "*" in name or "?" in name]
+    unsourced = []
+    for tool_name, binary in sorted(REQUIRED_TOOLS.items()):
+        if binary.casefold() in binaries:
+            continue
+        if any(fnmatch.fnmatchcase(binary.casefold(), pattern) for pattern in patterns):
+            continue
+        # A name that LOLRMM lacks needs another source that covers executables.
+        [tool] = [t for t in catalog.match_image_name(binary) if t.name == tool_name]
+        urls = [r.url for r in tool.references if "executables" in r.covers]
+        if not any("lolrmm.io" not in url for url in urls):
+            unsourced.append(f"{tool_name}: {binary}")
+    assert unsourced == []

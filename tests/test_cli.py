@@ -5,12 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rmmhunt.cli import ExitCode, main
+from rmmhunt.cli import hunt as hunt_command
 from rmmhunt.schema import SEED_FIELDS
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -62,6 +66,55 @@ def test_evtx_run_accounting_closes(evtx_run: tuple[int, Any, dict[str, Any]]) -
     assert summary["accounting_closes"] is True
     parser_losses = sum(skipped.get(reason, 0) for reason in PARSER_LOSS_REASONS)
     assert summary["records_read"] - parser_losses == 36_666
+
+
+@pytest.mark.parametrize("kind", ["process_start", "service_install"])
+def test_evtx_run_events_before_dedup(
+    shared_data: Path,
+    tmp_path: Path,
+    evtx_kind_records: dict[Path, dict[str, Counter[int]]],
+    kind: str,
+) -> None:
+    expected = sum(sum(by_kind[kind].values()) for by_kind in evtx_kind_records.values())
+
+    _, _, summary = _hunt_json(tmp_path, str(shared_data / "evtx"), "--no-dedup", "-q")
+
+    assert summary["duplicates_merged"] == 0
+    assert summary["events_by_kind"][kind] == expected
+
+
+def test_samples_run_without_crash_or_hang(shared_data: Path, tmp_path: Path) -> None:
+    samples = shared_data / "evtx" / "omerbenamram-evtx" / "samples"
+    names = sorted(path.name for path in samples.rglob("*") if path.is_file())
+    summary_path = tmp_path / "summary.json"
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from rmmhunt.cli import main; sys.exit(main(sys.argv[1:]))",
+        "hunt",
+        str(samples),
+        "--category",
+        "all",
+        "--format",
+        "json",
+        "--output",
+        str(tmp_path / "alerts.json"),
+        "--summary-json",
+        str(summary_path),
+        "-q",
+    ]
+
+    # A child process turns a crash of the native parser into a test failure. The timeout turns
+    # a hang into one too, and is set far above a normal run because it is no speed check.
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+
+    assert completed.returncode == ExitCode.OK, completed.stderr
+    assert "Traceback" not in completed.stderr
+    summary = json.loads(summary_path.read_text())
+    assert summary["files_read"] == len(names)
+    assert sorted(Path(entry["path"]).name for entry in summary["inputs"]) == names
+    skipped = sum(summary["records_skipped"].values())
+    assert summary["records_read"] == summary["records_normalised"] + skipped
 
 
 def test_evtx_run_finds_teamviewer_service(evtx_run: tuple[int, Any, dict[str, Any]]) -> None:
@@ -119,6 +172,24 @@ def test_default_categories_skip_dual_use(shared_data: Path, tmp_path: Path) -> 
 
     assert code == ExitCode.PARTIAL
     assert {a["tool"] for a in alerts} == {"TeamViewer"}
+
+
+@pytest.mark.parametrize(
+    "category_options",
+    [
+        ["--category", "remote-admin,tunnel"],
+        ["--category", "remote-admin", "--category", "tunnel"],
+        ["--category", " Remote-Admin , TUNNEL "],
+    ],
+)
+def test_category_option_forms(
+    shared_data: Path, tmp_path: Path, category_options: list[str]
+) -> None:
+    _, alerts, summary = _hunt_json(tmp_path, str(shared_data / "evtx"), *category_options, "-q")
+
+    assert summary["categories"] == ["remote-admin", "tunnel"]
+    assert {a["tool"] for a in alerts} == {"PsExec", "PuTTY", "RDP Wrapper"}
+    assert {a["category"] for a in alerts} == {"remote-admin", "tunnel"}
 
 
 def test_seed_profile_selects_the_seed_rows(tmp_path: Path) -> None:
@@ -182,6 +253,32 @@ def test_unknown_category_is_usage_error() -> None:
 
 def test_invalid_since_is_usage_error() -> None:
     assert main(["hunt", str(XDR_EXAMPLE), "--since", "yesterday", "-q"]) == ExitCode.USAGE
+
+
+@pytest.mark.parametrize("option", ["--output", "--summary-json"])
+def test_unwritable_output_is_usage_error(
+    tmp_path: Path, option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "missing-folder" / "out.json"
+
+    code = main(["hunt", str(XDR_EXAMPLE), option, str(target), "-q"])
+
+    assert code == ExitCode.USAGE
+    error = capsys.readouterr().err
+    assert option in error
+    assert str(target) in error
+
+
+def test_unexpected_error_is_internal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(hunt_command, "hunt_paths", fail)
+
+    assert main(["hunt", str(XDR_EXAMPLE), "-q"]) == ExitCode.INTERNAL
+    assert "internal error: ZeroDivisionError" in capsys.readouterr().err
 
 
 def test_catalog_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:

@@ -87,6 +87,38 @@ def test_process_starts_match_parser_counts(shared_data: Path) -> None:
     assert sum(starts.values()) == 1_732 + 1_302
 
 
+def test_each_process_creation_one_start(
+    shared_data: Path, evtx_kind_records: dict[Path, dict[str, Counter[int]]]
+) -> None:
+    files = evtx_files(shared_data / "evtx")
+    assert files == sorted(evtx_kind_records)
+    total = 0
+    for path in files:
+        rows, _ = read_evtx(path)
+        starts = [r for r in rows if r.get("event_sub_type") == "PROCESS_START"]
+        by_record = Counter(int(str(r["source_record"])) for r in starts)
+        # A record that became two rows, or a row from another record, breaks the equality.
+        assert by_record == evtx_kind_records[path]["process_start"], path
+        assert all(r["event_type"] == "PROCESS" for r in starts), path
+        total += len(starts)
+    # Both copies of the byte-identical files count, as no deduplication has happened yet.
+    assert total == 1_732 + 1_302
+
+
+def test_each_service_install_one_event(
+    shared_data: Path, evtx_kind_records: dict[Path, dict[str, Counter[int]]]
+) -> None:
+    total = 0
+    for path in evtx_files(shared_data / "evtx"):
+        rows, _ = read_evtx(path)
+        installs = [r for r in rows if r.get("action_evtlog_event_id") in (7045, 4697)]
+        by_record = Counter(int(str(r["source_record"])) for r in installs)
+        assert by_record == evtx_kind_records[path]["service_install"], path
+        assert all(r["event_type"] == "EVENT_LOG" for r in installs), path
+        total += len(installs)
+    assert total == 334 + 8
+
+
 def test_teamviewer_service_install(shared_data: Path) -> None:
     rows, _ = read_evtx(shared_data / SAMPLES / "2-vss_7-System.evtx")
     services = [r for r in rows if r["action_evtlog_event_id"] == 7045]
@@ -166,7 +198,7 @@ def test_sysmon_1_parent_is_never_action(shared_data: Path) -> None:
     folder = shared_data / "evtx/EVTX-ATTACK-SAMPLES/Defense Evasion"
     path = folder / "sysmon_13_rdp_settings_tampering.evtx"
     rows, _ = read_evtx(path)
-    starts = [r for r in rows if r["event_sub_type"] == "PROCESS_START"]
+    starts = [r for r in rows if r.get("event_sub_type") == "PROCESS_START"]
     children = [r for r in starts if r["actor_process_image_name"] == "RDPWInst.exe"]
     assert children
     assert all(r["action_process_image_name"] != "RDPWInst.exe" for r in children)

@@ -154,6 +154,19 @@ def test_alerts_sorted_newest_first_null_last(catalog: Catalog) -> None:
     assert [a["_time"].minute if a["_time"] else None for a in alerts] == [5, 1, None]
 
 
+def test_same_time_sorted_by_host_then_event_id(catalog: Catalog) -> None:
+    rows = [
+        _start("C:\\x\\AnyDesk.exe", 1, agent_hostname="WS02", event_id="ws02/b"),
+        _start("C:\\x\\AnyDesk.exe", 1, agent_hostname="WS01", event_id="ws01/b"),
+        _start("C:\\x\\AnyDesk.exe", 1, agent_hostname="WS02", event_id="ws02/a"),
+        _start("C:\\x\\AnyDesk.exe", 2, agent_hostname="WS03", event_id="ws03/a"),
+    ]
+
+    alerts = _hunt(rows, catalog)
+
+    assert [a["event_id"] for a in alerts] == ["ws03/a", "ws01/b", "ws02/a", "ws02/b"]
+
+
 def test_host_user_and_time_filters(catalog: Catalog) -> None:
     rows = [
         _start("C:\\x\\AnyDesk.exe", 1, actor_effective_username="CORP\\bob"),

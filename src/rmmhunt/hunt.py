@@ -7,7 +7,9 @@ the same statements. Two profiles exist:
   hash (`process_start`), and a service install whose parsed image path names a catalog tool or
   driver (`service_install`), for tools in the chosen categories.
 - `seed`: the seed hunt's filter and nothing more: process starts on Windows agents whose
-  `action_process_image_name` equals one of its seven names, case-insensitively.
+  `action_process_image_name` equals one of its seven names, case-insensitively. A name that a
+  reader derived because the export lacked it does not count, as the original filter could not
+  have seen it.
 
 Install paths and code signers add context and score elsewhere; they never raise an alert alone.
 """
@@ -276,7 +278,8 @@ def _match_seed(engine: SqlEngine, catalog: Catalog, options: HuntOptions) -> di
     rows = engine.query(
         f"SELECT _row, action_process_image_name FROM xdr_data "
         f"WHERE {_process_filter()} "
-        f"AND lower(action_process_image_name) IN ({placeholders}) AND {filters}",
+        f"AND lower(action_process_image_name) IN ({placeholders}) "
+        f"AND action_process_image_name_derived IS NOT TRUE AND {filters}",
         [*SEED_NAMES, *parameters],
     )
     matches: dict[int, Match] = {}

@@ -60,6 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print_error("interrupted")
         return ExitCode.INTERNAL
+    except Exception as error:
+        # A bug must end with the documented exit code, and the traceback stays available.
+        logging.getLogger(__name__).debug("internal error", exc_info=True)
+        print_error(
+            f"internal error: {error!r}; rerun as rmmhunt --debug for the traceback, and report it"
+        )
+        return ExitCode.INTERNAL
 
 
 if __name__ == "__main__":

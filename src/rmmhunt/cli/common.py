@@ -39,13 +39,23 @@ def print_warning(message: str) -> None:
     sys.stderr.write(f"rmmhunt: warning: {terminal_text(message)}\n")
 
 
-def write_output(text: str, output: Path | None) -> None:
-    """Write a rendered result to FILE, or to stdout without one."""
+def write_output(text: str, output: Path | None, option: str = "--output") -> None:
+    """Write a rendered result to FILE, or to stdout without one.
+
+    Raises:
+        UsageError: FILE cannot be written; `option` names the option that gave it.
+    """
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
-    else:
+        return
+    try:
         output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise UsageError(
+            f"{option}: cannot write {output}: {reason}; choose a writable file path"
+        ) from None
 
 
 def add_catalog_option(parser: argparse.ArgumentParser) -> None:

@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     write_output(_render(alerts, args.format), args.output)
     if args.summary_json is not None:
         text = json.dumps(summary.to_json_dict(), indent=2, ensure_ascii=False) + "\n"
-        args.summary_json.write_text(text, encoding="utf-8")
+        write_output(text, args.summary_json, "--summary-json")
     if not args.quiet:
         for warning in summary.warnings:
             print_warning(warning)
