@@ -155,7 +155,7 @@ def _service_filter() -> str:
     )
 
 
-def _event_filters(options: HuntOptions) -> tuple[str, list[Any]]:
+def event_filters(options: HuntOptions) -> tuple[str, list[Any]]:
     """Render --since, --until, --host and --user as SQL conditions with parameters."""
     conditions: list[str] = []
     parameters: list[Any] = []
@@ -222,7 +222,7 @@ def _match_indicators(
     """Join events to indicators, one equality join per rule plus one pattern join per rule."""
     # NOTE: SQL lower() equals str.casefold() for ASCII names only (not for "ß", for example);
     # catalog values are case-folded in Python, so a non-ASCII name may fail to match.
-    filters, parameters = _event_filters(options)
+    filters, parameters = event_filters(options)
     selects: list[str] = []
     all_parameters: list[Any] = []
     for rule, (kind, column, _, _) in enumerate(joins):
@@ -265,7 +265,7 @@ def _label_order(label: str) -> int:
 
 
 def _match_seed(engine: SqlEngine, catalog: Catalog, options: HuntOptions) -> dict[int, Match]:
-    filters, parameters = _event_filters(options)
+    filters, parameters = event_filters(options)
     placeholders = ", ".join("?" for _ in SEED_NAMES)
     rows = engine.query(
         f"SELECT _row, action_process_image_name FROM xdr_data "

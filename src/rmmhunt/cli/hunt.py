@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from rmmhunt.catalog import load_catalog
+from rmmhunt.cli import huntfile
 from rmmhunt.cli.common import (
+    UsageError,
     add_catalog_option,
     add_input_options,
     build_read_options,
@@ -43,8 +45,19 @@ def _add_hunt_arguments(hunt: argparse.ArgumentParser) -> None:
     hunt.add_argument(
         "--profile",
         choices=PROFILES,
-        default="default",
         help="default: the catalog hunt; seed: the seed query's seven names and nothing more",
+    )
+    hunt.add_argument(
+        "--hunt",
+        type=Path,
+        metavar="FILE",
+        help="run the XQL of this hunt file (docs/hunts.md) instead of a profile",
+    )
+    hunt.add_argument(
+        "--now",
+        metavar="TIME",
+        help="with --hunt: the ISO 8601 time that the query's relative time frames count back "
+        "from (UTC if no zone); default: the current time",
     )
     add_catalog_option(hunt)
     hunt.add_argument(
@@ -69,12 +82,16 @@ def _add_hunt_arguments(hunt: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the hunt and return the exit code."""
+    if args.hunt is not None:
+        return huntfile.run_command(args)
+    if args.now is not None:
+        raise UsageError("--now applies only to --hunt FILE")
     catalog = load_catalog(args.catalog)
     categories = parse_categories(args.category)
     check_categories(categories)
 
     options = HuntOptions(
-        profile=args.profile,
+        profile=args.profile or "default",
         categories=categories,
         since=parse_cli_time(args.since, "--since"),
         until=parse_cli_time(args.until, "--until"),
