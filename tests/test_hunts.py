@@ -76,7 +76,7 @@ def test_builtin_hunt_matches_native_scores(catalog: Catalog) -> None:
 
 
 def test_builtin_files_hold_no_query(catalog: Catalog) -> None:
-    # The catalog is the one source of truth, so no built-in file holds a query by hand.
+    # The catalog is the one source of truth, so no built-in file contains a hand-written query.
     files = sorted(HUNTS_FOLDER.glob("*.md"))
 
     assert len(files) == len(builtin_hunts(catalog))

@@ -1,6 +1,6 @@
 """Load hunt files: YAML front matter with the hunt's metadata, then a Markdown body.
 
-The body holds the hunt's description and its query in one ```xql fenced block, unless the front
+The body contains the hunt's description and its query in one ```xql fenced block, unless the front
 matter's `catalog_query` asks for a query rendered from the tool catalog. `docs/hunts.md` has
 the full reference.
 """
@@ -58,7 +58,7 @@ def parse_hunt(text: str, display: str, catalog: Catalog) -> Hunt:
     Raises:
         QueryError: the front matter is missing, is not valid YAML or fails validation, or the
             body does not hold exactly one ```xql block (none for a catalog query).
-        CatalogError: the catalog query names a category that holds no indicator.
+        CatalogError: the catalog query names a category that has no indicator.
     """
     match = FRONT_MATTER.match(text)
     if match is None:

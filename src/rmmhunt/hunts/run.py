@@ -18,7 +18,7 @@ ALERT_KIND: Final = "hunt"
 # Fields that every alert of a hunt file carries after the query's own columns.
 HUNT_COLUMNS: Final = ("hunt_id", "hunt_name", "kind", "risk_score", "severity", "mitre_techniques")
 
-# The table that holds the events left after --since, --until, --host and --user.
+# The table that contains the events left after --since, --until, --host and --user.
 FILTERED_TABLE: Final = "hunt_file_events"
 
 
@@ -71,6 +71,8 @@ def run_hunt_file(
         "severity": metadata.severity,
         "mitre_techniques": metadata.techniques,
     }
+    # NOTE: these alerts carry no `sources` or tool match, because a row of an arbitrary query
+    # (a `comp`, for example) need not be one event of the dataset.
     alerts = [{**row, **extra} for row in result.rows]
     columns = [*result.columns, *(name for name in HUNT_COLUMNS if name not in result.columns)]
     return HuntFileResult(columns, alerts, result.warnings)
