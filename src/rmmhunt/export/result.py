@@ -12,6 +12,12 @@ __all__ = ["ExportError", "ExportResult"]
 class ExportError(RmmhuntError):
     """An export failed: an unknown target or dialect, or a missing optional package."""
 
+    def __str__(self) -> str:
+        # An export reads no input file, so there is no location to show.
+        if self.path is not None:
+            return super().__str__()
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
 
 @dataclass
 class ExportResult:
