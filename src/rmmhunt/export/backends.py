@@ -45,7 +45,8 @@ BACKEND_TARGETS: dict[str, BackendTarget] = {
     "splunk": BackendTarget(
         "sigma.backends.splunk:SplunkBackend",
         "sigma.pipelines.splunk:splunk_windows_pipeline",
-        # Splunk 8.1 and later read text between triple backticks as a comment.
+        # Splunk's search manual (9.0 and later, "Add comments to searches") reads text between
+        # triple backticks as an inline comment.
         comment="```",
     ),
     "defender-kql": BackendTarget(

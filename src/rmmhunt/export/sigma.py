@@ -1,9 +1,10 @@
 """Render the built-in hunt as Sigma rules, from the catalog.
 
-The `default` profile gives one `process_creation` rule per tool, which matches the image's base
-name (`Image|endswith`), the PE original file name and the image hashes, as `rmmhunt hunt` does,
-and one rule for service installs in the System log (event 7045) whose `ImagePath` names a tool's
-executable or driver. The `seed` profile gives one rule with the original hunt's seven names.
+The `default` profile gives one `process_creation` rule per tool. It matches the image's base
+name (`Image|endswith`), the PE original file name and the image hashes, as `rmmhunt hunt` does.
+One more rule matches service installs in the System log (event 7045) whose `ImagePath` names a
+tool's executable or driver. The `seed` profile gives one rule with the original hunt's seven
+names.
 
 Rule ids are UUID 5 values derived from the tool id and the rule's kind, so a rule keeps its id
 from one export to the next.
@@ -26,7 +27,7 @@ from rmmhunt.hunt import BASE_SEVERITY, PROFILES
 
 __all__ = ["SIGMA_DROPPED", "SigmaOptions", "render_sigma_rules", "sigma_rule_documents"]
 
-# Namespace of the rule ids; changing it changes every exported rule's id.
+# Namespace of the rule ids. Changing it changes every exported rule's id.
 _RULE_NAMESPACE = uuid.UUID("5d8f6c7e-2f1a-4b57-9a0e-3c1d2b6e8f40")
 _AUTHOR = "rmmhunt"
 # The export's date is fixed, so that two exports of one catalog give the same text.
@@ -39,16 +40,17 @@ SIGMA_DROPPED = [
     "name patterns: Sigma's '*' also matches '\\', so 'Image|endswith: \\rustdesk*.exe' also "
     "matches a file below a folder whose name starts with 'rustdesk'",
 ]
-"""What the Sigma rules cannot express of the `default` profile's hunt."""
+"""Constructs of the `default` profile's hunt that the Sigma rules cannot express exactly."""
 
 
 @dataclass(frozen=True)
 class SigmaOptions:
-    """What the Sigma rules contain.
+    """Switches for the parts of the Sigma rules that some pySigma pipelines cannot convert.
 
     Attributes:
-        original_file_name: match the PE original file name; the Sentinel pipeline cannot.
-        service_installs: add the service-install rule; the Kusto pipelines have no table for it.
+        original_file_name: match the PE original file name, which the Sentinel pipeline cannot.
+        service_installs: add the service-install rule, for which the Kusto pipelines have no
+            table.
     """
 
     original_file_name: bool = True
@@ -108,6 +110,8 @@ def _process_rule(tool: Tool, options: SigmaOptions) -> dict[str, Any] | None:
 
 
 def _service_rule(tools: list[Tool]) -> dict[str, Any] | None:
+    # NOTE: `ImagePath|contains '\NAME'` only approximates the hunt's parsed image name. It
+    # also matches `NAME.bak`, and it misses an image path without a folder.
     names = list(
         dict.fromkeys(name for tool in tools for name in (*tool.executables, *tool.drivers))
     )
