@@ -323,3 +323,10 @@ def test_hunts_show_user_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_hunts_show_unknown_id(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["hunts", "show", "nope"]) == ExitCode.USAGE
     assert "hunt 'nope' not found" in capsys.readouterr().err
+
+
+def test_hunts_show_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "absent.md"
+
+    assert main(["hunts", "show", str(missing)]) == ExitCode.USAGE
+    assert f"{missing}: failed to read the hunt file" in capsys.readouterr().err

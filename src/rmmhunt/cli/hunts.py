@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         path = Path(args.hunt)
-        if path.suffix.lower() == ".md" and path.is_file():
+        if path.suffix.lower() == ".md":
             hunt = load_hunt_file(path, catalog)
         else:
             hunt = find_hunt(builtin_hunts(catalog), args.hunt)

@@ -21,7 +21,7 @@ from rmmhunt.catalog.lookup import Catalog
 from rmmhunt.catalog.model import Category
 from rmmhunt.catalog.seed import SEED_NAMES
 from rmmhunt.errors import CatalogError
-from rmmhunt.hunt import PROFILES, SERVICE_INSTALL_EVENT_IDS
+from rmmhunt.hunt import DEFAULT_CATEGORIES, PROFILES, SERVICE_INSTALL_EVENT_IDS
 from rmmhunt.schema import EVENT_TYPE_EVENT_LOG, EVENT_TYPE_PROCESS, OS_WINDOWS, SEED_FIELDS
 from rmmhunt.schema import SUB_TYPE_PROCESS_START as PROCESS_START
 
@@ -71,7 +71,7 @@ def render_hunt_xql(catalog: Catalog, profile: str, categories: Iterable[str] = 
 def _check_categories(categories: Iterable[str]) -> frozenset[str]:
     chosen = frozenset(str(category).strip().lower() for category in categories) - {""}
     if not chosen:
-        return frozenset(category.value for category in (Category.RMM, Category.REMOTE_DESKTOP))
+        return DEFAULT_CATEGORIES
     known = {category.value for category in Category} | {"all"}
     unknown = sorted(chosen - known)
     if unknown:
