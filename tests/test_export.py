@@ -130,17 +130,22 @@ def test_backend_query_for_each_rule(
 ) -> None:
     spec = BACKEND_TARGETS[target]
     result = export_hunt(catalog, target, profile=profile)
-    queries = [
-        line
-        for line in result.text.splitlines()
-        if line and not line.startswith(spec.comment or "\0")
-    ]
     rules = sigma_rule_documents(catalog, profile, options=spec.options)
+    lines = result.text.splitlines()
+    names = ("anydesk.exe",) if profile == "seed" else ("AnyDesk.exe", "TeamViewer.exe")
 
-    assert result.text.strip()
-    assert len(queries) >= len(rules)
-    for name in ("anydesk.exe",) if profile == "seed" else ("AnyDesk.exe", "TeamViewer.exe"):
+    assert rules
+    if spec.comment is None:
+        assert len(lines) == len(rules)
+        assert all(line.strip() for line in lines)
+    else:
+        for rule in rules:
+            header = next(i for i, line in enumerate(lines) if f"({rule['id']})" in line)
+            assert lines[header + 1].strip(), f"{rule['title']} has no query"
+    for name in names:
         assert name.casefold() in result.text.casefold(), name
+    if profile == "seed":
+        assert result.dropped == []
 
 
 def test_backend_drops_are_listed(catalog: Catalog, offline_pysigma: Any) -> None:

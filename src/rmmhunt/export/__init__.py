@@ -54,11 +54,10 @@ def _export_backend(
 ) -> ExportResult:
     spec = BACKEND_TARGETS[target]
     documents = sigma_rule_documents(catalog, profile, categories, spec.options)
+    # The seed rule has only image names, so only the default profile loses more here.
     dropped = _sigma_dropped(profile)
     if profile == "default":
         dropped.extend(spec.dropped)
-    elif not spec.options.original_file_name:
-        dropped.extend(note for note in spec.dropped if "OriginalFileName" in note)
 
     queries = convert_rules(spec, [render_sigma_rules([document]) for document in documents])
     if spec.comment is None:
