@@ -237,12 +237,20 @@ def test_real_file_counts(lolrmm_entries: list[dict[str, Any]]) -> None:
     expected = _independent_counts(lolrmm_entries)
     domain_skips = [v for v in result.skipped_values if v.field == "Artifacts.Network.Domains"]
     unique_names = {entry["Name"].strip().casefold() for entry in lolrmm_entries}
+    posix_skips = [v for v in result.skipped_values if v.reason.startswith("a POSIX path")]
+    posix_values = sum(
+        1
+        for entry in lolrmm_entries
+        for value in _independent_values(entry)
+        if value.startswith(("/", "~"))
+    )
 
     assert len(lolrmm_entries) == 319
     assert counts["names"] == expected["names"]
     assert counts["name_patterns"] == expected["name_patterns"]
     assert counts["merged_duplicates"] == expected["merged_duplicates"]
     assert len(domain_skips) == _independent_bad_domains(lolrmm_entries)
+    assert len(posix_skips) == posix_values
     assert counts["tools"] + counts["skipped_tools"] == len(unique_names)
     assert counts["skipped_values"] == len(result.skipped_values)
     assert counts["tools"] > 250
