@@ -45,11 +45,11 @@ def offline_pysigma(monkeypatch: pytest.MonkeyPatch) -> Any:
     attack = importlib.import_module("sigma.data.mitre_attack")
     d3fend = importlib.import_module("sigma.data.mitre_d3fend")
 
-    def refuse(*_args: object, **_kwargs: object) -> None:
+    def reject_download(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("pySigma tried to download MITRE data")
 
-    monkeypatch.setattr(attack, "_load_mitre_attack_data", refuse)
-    monkeypatch.setattr(d3fend, "_load_mitre_d3fend_data", refuse)
+    monkeypatch.setattr(attack, "_load_mitre_attack_data", reject_download)
+    monkeypatch.setattr(d3fend, "_load_mitre_d3fend_data", reject_download)
     return importlib.import_module("sigma.collection")
 
 
