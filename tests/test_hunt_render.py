@@ -157,3 +157,14 @@ def test_render_rejects_unknown_profile(catalog: Catalog) -> None:
 def test_render_rejects_unknown_category(catalog: Catalog) -> None:
     with pytest.raises(CatalogError, match="unknown tool categories \\['vpn'\\]"):
         render_hunt_xql(catalog, "default", ["vpn"])
+
+
+def test_rendered_hunt_equals_native_on_real_evtx(catalog: Catalog, shared_data: Path) -> None:
+    loaded = load_inputs([str(shared_data / "evtx")])
+    try:
+        native, rows = _both(loaded.dataset, catalog, "default", frozenset({"all"}))
+    finally:
+        loaded.dataset.close()
+
+    assert len(native) >= 10, "the public EVTX logs hold PsExec, PuTTY and TeamViewer starts"
+    assert rows == native
