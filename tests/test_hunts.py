@@ -330,3 +330,16 @@ def test_hunts_show_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
     assert main(["hunts", "show", str(missing)]) == ExitCode.USAGE
     assert f"{missing}: failed to read the hunt file" in capsys.readouterr().err
+
+
+def test_hunt_option_fails_before_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, USER_HUNT.replace("| sort desc _time", "| sort desc tim"))
+
+    code = main(["hunt", "--hunt", str(path), *EXAMPLES])
+    error = capsys.readouterr().err
+
+    assert code == ExitCode.USAGE
+    assert f"{path}:25:13: unknown column 'tim'" in error
+    assert "files:" not in error, "a bad query must fail before any input is read"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+from datetime import datetime
+from pathlib import Path
 
 from rmmhunt.catalog import load_catalog
+from rmmhunt.catalog.lookup import Catalog
 from rmmhunt.cli.common import (
     UsageError,
     build_read_options,
@@ -18,10 +21,10 @@ from rmmhunt.cli.common import (
 from rmmhunt.cli.xql import render_rows
 from rmmhunt.errors import QueryError
 from rmmhunt.hunt import HuntOptions
-from rmmhunt.hunts.loader import load_hunt_file
+from rmmhunt.hunts.loader import Hunt, load_hunt_file
 from rmmhunt.hunts.run import run_hunt_file
 from rmmhunt.pipeline import build_summary, load_inputs
-from rmmhunt.xql import XqlResult
+from rmmhunt.xql import XqlError, XqlResult, compile_query
 
 log = logging.getLogger("rmmhunt")
 
@@ -35,11 +38,8 @@ def run_command(args: argparse.Namespace) -> int:
     if args.profile is not None or args.category:
         raise UsageError("--hunt FILE runs that file's query; leave out --profile and --category")
     catalog = load_catalog(args.catalog)
-    try:
-        hunt = load_hunt_file(args.hunt, catalog)
-    except QueryError as error:
-        raise UsageError(str(error)) from None
-
+    now = parse_cli_time(args.now, "--now")
+    hunt = _checked_hunt(args.hunt, catalog, now)
     options = HuntOptions(
         profile=f"hunt {hunt.id}",
         categories=frozenset(),
@@ -48,12 +48,6 @@ def run_command(args: argparse.Namespace) -> int:
         hosts=tuple(args.host),
         users=tuple(args.user),
     )
-    now = parse_cli_time(args.now, "--now")
-    try:
-        hunt.query.parse()
-    except QueryError as error:
-        raise UsageError(str(error)) from None
-
     loaded = load_inputs(
         args.paths,
         options=build_read_options(args),
@@ -74,3 +68,21 @@ def run_command(args: argparse.Namespace) -> int:
         print_warning(warning)
     report_summary(args, summary)
     return exit_code_for(summary)
+
+
+def _checked_hunt(path: Path, catalog: Catalog, now: datetime | None) -> Hunt:
+    """Load a hunt file and compile its query, so that a bad file fails before any input is read.
+
+    Raises:
+        UsageError: the file or its query is invalid; the message names the file and line.
+    """
+    try:
+        hunt = load_hunt_file(path, catalog)
+        query = hunt.query.parse()
+    except QueryError as error:
+        raise UsageError(str(error)) from None
+    try:
+        compile_query(query, now=now)
+    except XqlError as error:
+        raise UsageError(str(hunt.query.locate(error))) from None
+    return hunt
