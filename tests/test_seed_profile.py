@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import ntpath
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,8 @@ CASES: list[tuple[str | None, str, str, str, str]] = [
     ("notanydesk.exe", "PROCESS", "PROCESS_START", "AGENT_OS_WINDOWS", "explorer.exe"),
     ("anydesk.exe.bak", "PROCESS", "PROCESS_START", "AGENT_OS_WINDOWS", "explorer.exe"),
     ("anydesk", "PROCESS", "PROCESS_START", "AGENT_OS_WINDOWS", "explorer.exe"),
-    # No image name in the export, only the path of AnyDesk.exe.
+    # No image name in the export, only the path of AnyDesk.exe. The dataset fills the name from
+    # the path, as Cortex stores it, so the filter selects the row, as the same XQL query does.
     (None, "PROCESS", "PROCESS_START", "AGENT_OS_WINDOWS", "explorer.exe"),
 ]
 
@@ -88,18 +90,22 @@ def xdr_rows() -> list[dict[str, Any]]:
     return rows
 
 
+def dataset_image_name(row: dict[str, Any]) -> str:
+    """Return the image name the dataset holds: the export's, else the path's base name."""
+    return row.get("action_process_image_name") or ntpath.basename(row["action_process_image_path"])
+
+
 def seed_filter_selects(row: dict[str, Any]) -> bool:
     """Apply the original hunt's filter to one exported row, independently of rmmhunt."""
 
     def enum(value: object) -> str:
         return str(value).removeprefix("ENUM.")
 
-    name = row.get("action_process_image_name")
+    name = dataset_image_name(row)
     return (
         enum(row["event_type"]) == "PROCESS"
         and enum(row["event_sub_type"]) == "PROCESS_START"
         and enum(row["agent_os_type"]) == "AGENT_OS_WINDOWS"
-        and name is not None
         and name.lower() in SEED_NAMES
     )
 
@@ -163,8 +169,9 @@ def hunt_seed(tmp_path: Path, source: Path) -> tuple[int, list[dict[str, Any]], 
 def test_cases_cover_both_outcomes() -> None:
     selected = [row for row in xdr_rows() if seed_filter_selects(row)]
 
-    assert len(selected) == len(SEED_NAMES)
-    assert {row["action_process_image_name"].lower() for row in selected} == set(SEED_NAMES)
+    # Each seed name once, plus the AnyDesk start whose name only its path gives.
+    assert len(selected) == len(SEED_NAMES) + 1
+    assert {dataset_image_name(row).lower() for row in selected} == set(SEED_NAMES)
 
 
 @pytest.mark.parametrize("file_name", sorted(WRITERS))
@@ -183,7 +190,7 @@ def test_seed_profile_selects_filter_rows(tmp_path: Path, file_name: str) -> Non
     for alert in alerts:
         row = expected[alert["event_id"]]
         assert alert["kind"] == "process_start"
-        assert alert["action_process_image_name"] == row["action_process_image_name"]
+        assert alert["action_process_image_name"] == dataset_image_name(row)
         assert alert["action_process_image_path"] == row["action_process_image_path"]
         assert alert["agent_hostname"] == row["agent_hostname"]
         assert alert["actor_process_image_name"] == row["actor_process_image_name"]
@@ -197,8 +204,9 @@ def test_seed_profile_on_shared_fixtures(fixtures: Path, tmp_path: Path) -> None
         code, alerts, _ = hunt_seed(tmp_path, path)
 
         # Each fixture holds one Windows AnyDesk start, AnyDesk as a parent only, a Linux
-        # agent's anydesk and a start whose name only its path gives; only the first is the
-        # original hunt's row.
+        # agent's anydesk and a SplashtopStreamer.exe start whose name only its path gives.
+        # The first and the last are the original hunt's rows, newest first.
+        names = [a["action_process_image_name"] for a in alerts]
         assert code == ExitCode.OK, path.name
-        assert [a["action_process_image_name"] for a in alerts] == ["AnyDesk.exe"], path.name
-        assert alerts[0]["event_id"] == "AAABjuNvQ1Qx0001", path.name
+        assert names == ["SplashtopStreamer.exe", "AnyDesk.exe"], path.name
+        assert alerts[1]["event_id"] == "AAABjuNvQ1Qx0001", path.name

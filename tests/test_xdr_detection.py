@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rmmhunt.readers.base import HEAD_SIZE
-from rmmhunt.readers.xdr import xdr_readers
+from rmmhunt.readers.xdr import XdrCsvReader, xdr_readers
 
 
 def accepting(head: bytes, name: str = "export.json") -> list[str]:
@@ -109,3 +109,10 @@ def test_shared_security_datasets_rejected(shared_data: Path) -> None:
             with opened.open(member) as stream:
                 head = stream.read(HEAD_SIZE)
         assert accepting(head, member) == [], f"{archive.name}!{member}"
+
+
+def test_csv_detection_rejects_binary_line() -> None:
+    # A bare carriage return inside the first line makes the csv module raise an error.
+    head = b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00\rcap\x00\x00\n"
+
+    assert XdrCsvReader().detect(head, "capture.cap") is False

@@ -74,8 +74,9 @@ ALERT_KINDS: Final = (
 def prepare_dataset(engine: SqlEngine) -> None:
     """Link events to their processes' starts and fill the parent user and causality columns.
 
-    Run it once, after the dataset is finalised and before `hunt.run_hunt`. It only fills
-    NULL values, so a source's own values are never replaced.
+    `pipeline.load_inputs` runs it once, after the dataset is finalised, so that the hunt and
+    XQL queries read the same columns. It only fills NULL values, so a source's own values are
+    never replaced.
     """
     build_process_links(engine)
 

@@ -8,8 +8,7 @@ the same statements. Two profiles exist:
   driver (`service_install`), for tools in the chosen categories.
 - `seed`: the seed hunt's filter and nothing more: process starts on Windows agents whose
   `action_process_image_name` equals one of its seven names, case-insensitively. A name that a
-  reader derived because the export lacked it does not count, as the original filter could not
-  have seen it.
+  reader filled from the image path counts, because XQL queries over the same dataset see it.
 
 Install paths and code signers add context and score elsewhere; they never raise an alert alone.
 """
@@ -163,7 +162,7 @@ def _service_filter() -> str:
     )
 
 
-def _event_filters(options: HuntOptions) -> tuple[str, list[Any]]:
+def event_filters(options: HuntOptions) -> tuple[str, list[Any]]:
     """Render --since, --until, --host and --user as SQL conditions with parameters."""
     conditions: list[str] = []
     parameters: list[Any] = []
@@ -230,7 +229,7 @@ def _match_indicators(
     """Join events to indicators, one equality join per rule plus one pattern join per rule."""
     # NOTE: SQL lower() equals str.casefold() for ASCII names only (not for "ß", for example);
     # catalog values are case-folded in Python, so a non-ASCII name may fail to match.
-    filters, parameters = _event_filters(options)
+    filters, parameters = event_filters(options)
     selects: list[str] = []
     all_parameters: list[Any] = []
     for rule, (kind, column, _, _) in enumerate(joins):
@@ -273,13 +272,12 @@ def _label_order(label: str) -> int:
 
 
 def _match_seed(engine: SqlEngine, catalog: Catalog, options: HuntOptions) -> dict[int, Match]:
-    filters, parameters = _event_filters(options)
+    filters, parameters = event_filters(options)
     placeholders = ", ".join("?" for _ in SEED_NAMES)
     rows = engine.query(
         f"SELECT _row, action_process_image_name FROM xdr_data "
         f"WHERE {_process_filter()} "
-        f"AND lower(action_process_image_name) IN ({placeholders}) "
-        f"AND action_process_image_name_derived IS NOT TRUE AND {filters}",
+        f"AND lower(action_process_image_name) IN ({placeholders}) AND {filters}",
         [*SEED_NAMES, *parameters],
     )
     matches: dict[int, Match] = {}

@@ -56,7 +56,11 @@ def load_inputs(
     progress: ProgressCallback | None = None,
     database: str = ":memory:",
 ) -> LoadResult:
-    """Read every input into a new dataset. One bad file or record never stops the others."""
+    """Read every input into a new dataset. One bad file or record never stops the others.
+
+    The dataset is finalised and prepared (process links, parent users and causality actors
+    filled in), so the hunt, XQL queries and hunt files all query the same `xdr_data`.
+    """
     options = options or ReadOptions()
     readers = readers if readers is not None else default_readers(options)
     result = LoadResult(dataset=Dataset(database), stats=ReadStats(), discovery=Discovery())
@@ -68,6 +72,7 @@ def load_inputs(
             _read_one(source, readers, options, result)
 
     result.dataset.finalise(dedup=dedup)
+    prepare_dataset(result.dataset)
     return result
 
 
@@ -216,7 +221,6 @@ def hunt_paths(
     """
     loaded = load_inputs(paths, options=read_options, dedup=dedup, progress=progress)
     try:
-        prepare_dataset(loaded.dataset)
         alerts = run_hunt(loaded.dataset, catalog, options)
         alerts = enrich(loaded.dataset, catalog, options, alerts)
         triaged = triage(alerts, catalog, triage_options or TriageOptions())

@@ -12,13 +12,13 @@ import sys
 from collections.abc import Sequence
 
 from rmmhunt import __version__
-from rmmhunt.cli import catalog, hunt
+from rmmhunt.cli import catalog, export, hunt, hunts, xql
 from rmmhunt.cli.common import ExitCode, UsageError, print_error
 from rmmhunt.errors import RmmhuntError
 
 __all__ = ["ExitCode", "build_parser", "main"]
 
-SUBCOMMANDS = (hunt, catalog)
+SUBCOMMANDS = (hunt, catalog, xql, hunts, export)
 
 
 def build_parser() -> argparse.ArgumentParser:

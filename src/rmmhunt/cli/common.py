@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import IntEnum
 from pathlib import Path
 
 from rmmhunt.catalog import Category
 from rmmhunt.hunt import DEFAULT_CATEGORIES
 from rmmhunt.normalise import parse_time
+from rmmhunt.readers.base import ReadOptions
+from rmmhunt.report.model import RunSummary
 from rmmhunt.report.safety import terminal_text
+from rmmhunt.report.table import render_summary_text
 
 
 class ExitCode(IntEnum):
@@ -95,3 +100,76 @@ def parse_cli_time(value: str | None, option: str) -> datetime | None:
         return parse_time(value)
     except ValueError as error:
         raise UsageError(f"{option}: {error}") from None
+
+
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options that set how inputs are read, and the run summary options."""
+    parser.add_argument(
+        "--summary-json", type=Path, metavar="FILE", help="write the run summary as JSON to FILE"
+    )
+    parser.add_argument(
+        "--no-dedup", action="store_true", help="keep duplicate copies of the same event"
+    )
+    parser.add_argument(
+        "--input-tz",
+        metavar="+HH:MM",
+        help="time zone offset of input times that carry none (default: UTC)",
+    )
+    parser.add_argument(
+        "--input-time-format",
+        metavar="STRPTIME",
+        help="strptime format for input times that are not ISO 8601, "
+        "for example '%%b %%d, %%Y %%I:%%M:%%S %%p'",
+    )
+    parser.add_argument(
+        "--field-map", type=Path, metavar="FILE", help="YAML field map for a generic CSV or JSON"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="do not print the run summary on stderr"
+    )
+
+
+def build_read_options(args: argparse.Namespace) -> ReadOptions:
+    """Build the reader options from `add_input_options` arguments."""
+    return ReadOptions(
+        input_tz=parse_offset(args.input_tz),
+        input_time_format=args.input_time_format,
+        field_map=args.field_map,
+    )
+
+
+def parse_offset(value: str | None) -> timedelta | None:
+    """Parse `--input-tz`: `UTC`, `Z`, `+HH:MM`, `-HHMM` or `+H`."""
+    if value is None:
+        return None
+    match = re.fullmatch(r"(?:UTC)?([+-])(\d{1,2}):?(\d{2})?", value.strip(), re.IGNORECASE)
+    if value.strip().upper() in ("UTC", "Z"):
+        return timedelta(0)
+    if not match:
+        raise UsageError(f"--input-tz: invalid offset {value!r}; write it as +HH:MM or -HH:MM")
+    sign = -1 if match[1] == "-" else 1
+    return sign * timedelta(hours=int(match[2]), minutes=int(match[3] or 0))
+
+
+def report_summary(args: argparse.Namespace, summary: RunSummary) -> None:
+    """Write the run summary to `--summary-json`, and its warnings and text to stderr."""
+    if args.summary_json is not None:
+        text = json.dumps(summary.to_json_dict(), indent=2, ensure_ascii=False) + "\n"
+        write_output(text, args.summary_json, "--summary-json")
+    if args.quiet:
+        return
+    for warning in summary.warnings:
+        print_warning(warning)
+    if summary.warning_count > len(summary.warnings):
+        hidden = summary.warning_count - len(summary.warnings)
+        print_warning(f"{hidden} more warning(s) not shown")
+    sys.stderr.write(render_summary_text(summary))
+
+
+def exit_code_for(summary: RunSummary) -> int:
+    """Return NO_INPUT when nothing was read, PARTIAL when some inputs failed, else OK."""
+    if summary.files_read == 0:
+        return ExitCode.NO_INPUT
+    if summary.files_failed:
+        return ExitCode.PARTIAL
+    return ExitCode.OK

@@ -3,33 +3,30 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import re
-import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from rmmhunt.catalog import load_catalog
 from rmmhunt.catalog.lookup import Catalog
+from rmmhunt.cli import huntfile
 from rmmhunt.cli.common import (
-    ExitCode,
     UsageError,
     add_catalog_option,
+    add_input_options,
+    build_read_options,
     check_categories,
+    exit_code_for,
     parse_categories,
     parse_cli_time,
-    print_warning,
+    report_summary,
     write_output,
 )
 from rmmhunt.hunt import PROFILES, HuntOptions
 from rmmhunt.inventory import Inventory, load_column_mapping, load_inventory, parse_column_mapping
 from rmmhunt.pipeline import hunt_paths
-from rmmhunt.readers.base import ReadOptions
 from rmmhunt.report.formats import render_csv, render_json, render_ndjson
-from rmmhunt.report.model import RunSummary
-from rmmhunt.report.table import render_summary_text, render_table
+from rmmhunt.report.table import render_table
 from rmmhunt.scoring import SEVERITIES, SORT_ORDERS
 from rmmhunt.triage import TriageOptions
 
@@ -52,8 +49,19 @@ def _add_hunt_arguments(hunt: argparse.ArgumentParser) -> None:
     hunt.add_argument(
         "--profile",
         choices=PROFILES,
-        default="default",
         help="default: the catalog hunt; seed: the seed query's seven names and nothing more",
+    )
+    hunt.add_argument(
+        "--hunt",
+        type=Path,
+        metavar="FILE",
+        help="run the XQL of this hunt file (docs/hunts.md) instead of a profile",
+    )
+    hunt.add_argument(
+        "--now",
+        metavar="TIME",
+        help="with --hunt: the ISO 8601 time that the query's relative time frames count back "
+        "from (UTC if no zone); default: the current time",
     )
     add_catalog_option(hunt)
     hunt.add_argument(
@@ -73,29 +81,7 @@ def _add_hunt_arguments(hunt: argparse.ArgumentParser) -> None:
     )
     hunt.add_argument("--format", choices=OUTPUT_FORMATS, default="table", help="output format")
     hunt.add_argument("--output", type=Path, help="write the alerts to FILE instead of stdout")
-    hunt.add_argument(
-        "--summary-json", type=Path, metavar="FILE", help="write the run summary as JSON to FILE"
-    )
-    hunt.add_argument(
-        "--no-dedup", action="store_true", help="keep duplicate copies of the same event"
-    )
-    hunt.add_argument(
-        "--input-tz",
-        metavar="+HH:MM",
-        help="time zone offset of input times that carry none (default: UTC)",
-    )
-    hunt.add_argument(
-        "--input-time-format",
-        metavar="STRPTIME",
-        help="strptime format for input times that are not ISO 8601, "
-        "for example '%%b %%d, %%Y %%I:%%M:%%S %%p'",
-    )
-    hunt.add_argument(
-        "--field-map", type=Path, metavar="FILE", help="YAML field map for a generic CSV or JSON"
-    )
-    hunt.add_argument(
-        "-q", "--quiet", action="store_true", help="do not print the run summary on stderr"
-    )
+    add_input_options(hunt)
     _add_triage_arguments(hunt)
 
 
@@ -130,37 +116,25 @@ def _add_triage_arguments(hunt: argparse.ArgumentParser) -> None:
     )
 
 
-def _parse_offset(value: str | None) -> timedelta | None:
-    if value is None:
-        return None
-    match = re.fullmatch(r"(?:UTC)?([+-])(\d{1,2}):?(\d{2})?", value.strip(), re.IGNORECASE)
-    if value.strip().upper() in ("UTC", "Z"):
-        return timedelta(0)
-    if not match:
-        raise UsageError(f"--input-tz: invalid offset {value!r}; write it as +HH:MM or -HH:MM")
-    sign = -1 if match[1] == "-" else 1
-    return sign * timedelta(hours=int(match[2]), minutes=int(match[3] or 0))
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the hunt and return the exit code."""
+    if args.hunt is not None:
+        return huntfile.run_command(args)
+    if args.now is not None:
+        raise UsageError("--now applies only to --hunt FILE")
     catalog = load_catalog(args.catalog)
     categories = parse_categories(args.category)
     check_categories(categories)
 
     options = HuntOptions(
-        profile=args.profile,
+        profile=args.profile or "default",
         categories=categories,
         since=parse_cli_time(args.since, "--since"),
         until=parse_cli_time(args.until, "--until"),
         hosts=tuple(args.host),
         users=tuple(args.user),
     )
-    read_options = ReadOptions(
-        input_tz=_parse_offset(args.input_tz),
-        input_time_format=args.input_time_format,
-        field_map=args.field_map,
-    )
+    read_options = build_read_options(args)
     alerts, summary = hunt_paths(
         args.paths,
         catalog,
@@ -172,17 +146,8 @@ def run(args: argparse.Namespace) -> int:
     )
 
     write_output(_render(alerts, args.format), args.output)
-    if args.summary_json is not None:
-        text = json.dumps(summary.to_json_dict(), indent=2, ensure_ascii=False) + "\n"
-        write_output(text, args.summary_json, "--summary-json")
-    if not args.quiet:
-        for warning in summary.warnings:
-            print_warning(warning)
-        if summary.warning_count > len(summary.warnings):
-            hidden = summary.warning_count - len(summary.warnings)
-            print_warning(f"{hidden} more warning(s) not shown")
-        sys.stderr.write(render_summary_text(summary))
-    return _hunt_exit_code(summary)
+    report_summary(args, summary)
+    return exit_code_for(summary)
 
 
 def _triage_options(args: argparse.Namespace, catalog: Catalog) -> TriageOptions:
@@ -222,11 +187,3 @@ def _render(alerts: list[dict[str, Any]], output_format: str) -> str:
     if output_format == "csv":
         return render_csv(alerts)
     return render_table(alerts)
-
-
-def _hunt_exit_code(summary: RunSummary) -> int:
-    if summary.files_read == 0:
-        return ExitCode.NO_INPUT
-    if summary.files_failed:
-        return ExitCode.PARTIAL
-    return ExitCode.OK

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any, Final
 
 from rmmhunt.catalog.model import Tool
-from rmmhunt.hunt import HuntOptions, SqlEngine
-from rmmhunt.hunt import _event_filters as hunt_event_filters
+from rmmhunt.hunt import SqlEngine
+from rmmhunt.hunt import event_filters as event_filters
 from rmmhunt.normalise import short_hostname
 from rmmhunt.schema import EVENT_TYPE_PROCESS, SUB_TYPE_PROCESS_START
 
@@ -46,12 +46,6 @@ RELATED_KINDS: Final = frozenset({"rmm_activity", "persistence"})
 def host_key(host: object) -> str | None:
     """Return the case-folded host name without its domain, or None for a missing host."""
     return short_hostname(host) if isinstance(host, str) else None
-
-
-def event_filters(options: HuntOptions) -> tuple[str, list[Any]]:
-    """Render the hunt's --since, --until, --host and --user options as SQL conditions."""
-    # NOTE: this reuses the hunt's private filter builder so that both apply the same rules.
-    return hunt_event_filters(options)
 
 
 def tool_in_categories(tool: Tool, categories: frozenset[str]) -> bool:

@@ -238,7 +238,11 @@ class XdrCsvReader:
         if text.lstrip().startswith(("[", "{")):
             return False
         first_line = text.split("\n", 1)[0]
-        header = next(csv.reader([first_line]), [])
+        try:
+            header = next(csv.reader([first_line]), [])
+        except csv.Error:
+            # Binary data, such as a packet capture with a bare carriage return, is no CSV.
+            return False
         return has_xdr_keys(header)
 
     def read(self, source: InputFile, stats: ReadStats, options: ReadOptions) -> Iterator[Row]:

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from rmmhunt.xql.compiler import CompiledQuery, compile_query
 from rmmhunt.xql.errors import XqlError
-from rmmhunt.xql.markdown import extract_xql_block
+from rmmhunt.xql.markdown import extract_xql_block, find_xql_block
 from rmmhunt.xql.nodes import Query
 from rmmhunt.xql.parser import parse
 from rmmhunt.xql.runner import XqlResult, run
+from rmmhunt.xql.source import QuerySource, read_query_file
 
 __all__ = [
     "CompiledQuery",
     "Query",
+    "QuerySource",
     "XqlError",
     "XqlResult",
     "compile_query",
     "extract_xql_block",
+    "find_xql_block",
     "parse",
+    "read_query_file",
     "run",
 ]

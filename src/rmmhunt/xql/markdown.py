@@ -21,7 +21,16 @@ def extract_xql_block(markdown: str) -> str:
     Raises:
         QueryError: the document has no xql block, or more than one.
     """
-    blocks = [match["body"] for match in FENCE.finditer(markdown)]
+    return find_xql_block(markdown)[0]
+
+
+def find_xql_block(markdown: str) -> tuple[str, int]:
+    """Return the body of the one ```xql block and the 1-based line where the body starts.
+
+    Raises:
+        QueryError: the document has no xql block, or more than one.
+    """
+    blocks = list(FENCE.finditer(markdown))
     if not blocks:
         raise QueryError(
             "no ```xql code block found in the hunt document",
@@ -30,6 +39,8 @@ def extract_xql_block(markdown: str) -> str:
     if len(blocks) > 1:
         raise QueryError(
             f"the hunt document has {len(blocks)} ```xql code blocks; expected one",
+            line=markdown.count("\n", 0, blocks[1].start()) + 1,
             hint="keep one query per hunt document",
         )
-    return blocks[0]
+    first_line = markdown.count("\n", 0, blocks[0].start("body")) + 1
+    return blocks[0]["body"], first_line

@@ -30,6 +30,7 @@ BEGINNING = datetime.min.replace(tzinfo=UTC)
 
 
 def _error(stage: ConfigTimeframe, message: str, hint: str) -> XqlError:
+    # NOTE: the stage keeps no position for its values, so errors point at the stage's start.
     return XqlError(
         message,
         line=stage.pos.line,
