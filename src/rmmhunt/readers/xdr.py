@@ -237,8 +237,12 @@ class XdrCsvReader:
         text = _head_text(head).lstrip("\r\n")
         if text.lstrip().startswith(("[", "{")):
             return False
-        first_line = text.split("\n", 1)[0]
-        header = next(csv.reader([first_line]), [])
+        first_line = text.splitlines()[0] if text else ""
+        try:
+            header = next(csv.reader([first_line]), [])
+        except csv.Error:
+            # Binary content, such as a macOS resource fork in a zip, is not a CSV header.
+            return False
         return has_xdr_keys(header)
 
     def read(self, source: InputFile, stats: ReadStats, options: ReadOptions) -> Iterator[Row]:
