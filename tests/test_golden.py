@@ -94,6 +94,7 @@ SHAPES = [
     Shape("ecs/golden_sysmon1_search_hits.json", "ecs-json"),
     Shape("splunk/golden_sysmon1_classic_results.json", "splunk-json"),
     Shape("splunk/golden_sysmon1_xml_export.json", "splunk-json"),
+    Shape("golden/elastic_defend_process.ndjson", "ecs-json"),
     Shape("golden/defender_process_events.csv", "defender"),
     Shape("golden/defender_advanced_hunting.json", "defender"),
     Shape("golden/defender_api_response.json", "defender"),
