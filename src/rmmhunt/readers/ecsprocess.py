@@ -41,6 +41,7 @@ def map_ecs_process(document: Mapping[str, object], options: ReadOptions) -> Row
     Raises:
         RecordRejected: the `@timestamp` value is not a time (`invalid_time`).
     """
+    # NOTE: Elastic Defend's network and DNS events are not mapped yet, so they are not used.
     if "process" not in _values(document, "event.category"):
         return None
     if "start" not in _values(document, "event.type"):
