@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from rmmhunt.cli import ExitCode, main
 from rmmhunt.inputs import Discovery, describe_unknown, iter_paths, open_inputs
 from rmmhunt.pipeline import load_inputs
 from rmmhunt.readers.base import InputFile, ReadOptions, ReadStats
@@ -182,3 +183,25 @@ def test_detection_error_fails_only_that_file(tmp_path: Path) -> None:
     assert len(loaded.discovery.failures) == 2
     assert "internal error while detecting the format" in loaded.discovery.failures[0].reason
     assert "detection bug" in loaded.discovery.failures[0].reason
+
+
+def test_unknown_csv_names_header(tmp_path: Path) -> None:
+    (tmp_path / "export.csv").write_text("When,Machine,Program\n2024-04-15,WS01,AnyDesk.exe\n")
+
+    loaded = load_inputs([str(tmp_path / "export.csv")])
+
+    [failure] = loaded.discovery.failures
+    assert "tried: evtx, defender, crowdstrike, ocsf" in failure.reason
+    assert "keys or header found: When,Machine,Program" in failure.reason
+    assert loaded.files_read == 0
+
+
+def test_unknown_only_input_is_not_silent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "odd.json").write_text('{"foo": 1}\n')
+
+    code = main(["hunt", str(tmp_path / "odd.json")])
+
+    assert code == ExitCode.NO_INPUT
+    assert "no reader recognises this format" in capsys.readouterr().err
