@@ -104,7 +104,7 @@ def _content_event_id(event: WinEvent) -> str:
     same event read twice from one shape, and differs between events.
 
     NOTE: byte-identical events in one file get the same id and merge into one row, which lists
-    every copy in `sources`, because nothing in the rendering tells them apart.
+    every copy in `sources`, because the rendering has no field that distinguishes them.
     """
     host = short_hostname(event.computer) or ""
     channel = event.channel or ""
