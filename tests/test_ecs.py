@@ -128,3 +128,67 @@ def test_real_winlogbeat_sample_accounted(shared_data: Path) -> None:
     assert (
         file_create["action_file_path"] == r"C:\Windows\ServiceState\EventLog\Data\lastalive1.dat"
     )
+
+
+def test_elastic_defend_process_start(fixtures: Path) -> None:
+    path = fixtures / "golden" / "elastic_defend_process.ndjson"
+    assert EcsJsonReader().detect(path.read_bytes()[:HEAD_SIZE], path.name)
+
+    rows, stats = read_path(path)
+
+    assert stats.records_read == 2
+    assert stats.skipped["event_not_used"] == 1
+    [row] = rows
+    assert row["event_id"] == "NkKpJ8Bm3cQ4Zx7A++++4242"
+    assert row["agent_hostname"] == "WS01"
+    assert row["agent_os_type"] == "AGENT_OS_WINDOWS"
+    assert row["action_process_original_file_name"] == "AnyDesk.exe"
+    assert row["action_process_instance_id"] == "NWFhOGVjMjktMWIyYy02NjFkLTNhMDQ"
+    assert row["action_process_username"] == r"CORP\bob"
+    assert row["actor_process_instance_id"] == "NWFhOGVjMjktMGYxMi02NjFkLThjMDE"
+    assert row["actor_effective_username"] == r"CORP\bob"
+    assert row["_vendor"] == "Elastic"
+
+
+def endpoint_document(**overrides: object) -> dict[str, object]:
+    document: dict[str, object] = {
+        "@timestamp": "2024-04-15T11:09:27.123Z",
+        "event": {"category": "process", "type": "start", "id": "e1"},
+        "host": {"name": "ws02", "os": {"type": "windows"}},
+        "process": {"command_line": r'"C:\Tools\rustdesk.exe" --service', "pid": 7},
+    }
+    document.update(overrides)
+    return document
+
+
+def read_documents(*documents: dict[str, object]) -> tuple[list[Row], ReadStats]:
+    data = b"".join(json.dumps(document).encode() + b"\n" for document in documents)
+    source = InputFile("endpoint.ndjson", io.BytesIO(data), data[:HEAD_SIZE])
+    stats = ReadStats()
+    return list(EcsJsonReader().read(source, stats, ReadOptions())), stats
+
+
+def test_elastic_defend_name_derived_from_command_line() -> None:
+    [row], _ = read_documents(endpoint_document())
+
+    assert row["action_process_image_name"] == "rustdesk.exe"
+    assert row["action_process_image_name_derived"] is True
+    assert row.get("actor_effective_username") is None
+
+
+def test_elastic_defend_invalid_time_rejected() -> None:
+    rows, stats = read_documents(endpoint_document(**{"@timestamp": "15/04/2024 11:09"}))
+
+    assert rows == []
+    assert stats.records_read == 1
+    assert stats.skipped["invalid_time"] == 1
+    assert stats.warnings[0].startswith("endpoint.ndjson:1: invalid timestamp")
+
+
+def test_ecs_without_process_not_an_event() -> None:
+    rows, stats = read_documents(
+        endpoint_document(), {"@timestamp": "2024-04-15T11:09:27Z", "message": "hello"}
+    )
+
+    assert len(rows) == 1
+    assert stats.skipped["not_a_windows_event"] == 1

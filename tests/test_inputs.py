@@ -6,11 +6,17 @@ import gzip
 import hashlib
 import io
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from rmmhunt.cli import ExitCode, main
 from rmmhunt.inputs import Discovery, describe_unknown, iter_paths, open_inputs
+from rmmhunt.pipeline import load_inputs
+from rmmhunt.readers.base import InputFile, ReadOptions, ReadStats
+from rmmhunt.readers.registry import all_readers
+from rmmhunt.schema import Row
 
 
 def _open_all(paths: list[str]) -> tuple[Discovery, dict[str, bytes]]:
@@ -126,3 +132,76 @@ def test_unknown_format_message_names_keys(tmp_path: Path) -> None:
     assert "no reader recognises" in message
     assert "bar, foo" in message
     assert "7b 22 66 6f" in message
+
+
+def test_unknown_format_names_packet_capture(tmp_path: Path) -> None:
+    # A little-endian pcap global header, as in the network captures of public data sets.
+    (tmp_path / "capture.cap").write_bytes(b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00" + b"\r\n\x00" * 8)
+    discovery = Discovery()
+    [(display, path)] = list(iter_paths([str(tmp_path / "capture.cap")], discovery))
+    [source] = list(open_inputs(display, path, discovery))
+
+    message = describe_unknown(source, all_readers())
+
+    assert "tried: evtx, defender" in message
+    assert "packet capture (pcap)" in message
+
+
+def test_binary_with_carriage_returns_fails_alone(tmp_path: Path) -> None:
+    # A lone carriage return in the first line once made CSV detection raise and stop the run.
+    (tmp_path / "a_capture.cap").write_bytes(b"\xd4\xc3\xb2\xa1\x02\x00\r\x00abc\r\n")
+    (tmp_path / "b_rows.csv").write_text(
+        "_time,agent_hostname,event_type,action_process_image_name\n"
+        "2024-04-15T11:09:27Z,WS01,PROCESS,AnyDesk.exe\n"
+    )
+
+    loaded = load_inputs([str(tmp_path)])
+
+    assert loaded.files_read == 1
+    assert [failure.path for failure in loaded.discovery.failures] == [
+        str(tmp_path / "a_capture.cap")
+    ]
+    assert "no reader recognises" in loaded.discovery.failures[0].reason
+    assert loaded.stats.records_normalised == 1
+
+
+def test_detection_error_fails_only_that_file(tmp_path: Path) -> None:
+    class BrokenReader:
+        format_name = "broken"
+
+        def detect(self, head: bytes, name: str) -> bool:
+            raise ValueError("detection bug")
+
+        def read(self, source: InputFile, stats: ReadStats, options: ReadOptions) -> Iterator[Row]:
+            raise AssertionError("never called")
+
+    (tmp_path / "one.json").write_text("{}\n")
+    (tmp_path / "two.json").write_text("{}\n")
+
+    loaded = load_inputs([str(tmp_path)], readers=[BrokenReader()])
+
+    assert len(loaded.discovery.failures) == 2
+    assert "internal error while detecting the format" in loaded.discovery.failures[0].reason
+    assert "detection bug" in loaded.discovery.failures[0].reason
+
+
+def test_unknown_csv_names_header(tmp_path: Path) -> None:
+    (tmp_path / "export.csv").write_text("When,Machine,Program\n2024-04-15,WS01,AnyDesk.exe\n")
+
+    loaded = load_inputs([str(tmp_path / "export.csv")])
+
+    [failure] = loaded.discovery.failures
+    assert "tried: evtx, defender, crowdstrike, ocsf" in failure.reason
+    assert "keys or header found: When,Machine,Program" in failure.reason
+    assert loaded.files_read == 0
+
+
+def test_unknown_only_input_is_not_silent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "odd.json").write_text('{"foo": 1}\n')
+
+    code = main(["hunt", str(tmp_path / "odd.json")])
+
+    assert code == ExitCode.NO_INPUT
+    assert "no reader recognises this format" in capsys.readouterr().err

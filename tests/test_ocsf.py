@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from rmmhunt.cli import main
 from rmmhunt.errors import InputError
 from rmmhunt.readers.base import HEAD_SIZE, InputFile, ReadOptions, ReadStats
 from rmmhunt.readers.ocsf import OcsfReader, map_ocsf_event
@@ -163,3 +164,31 @@ def test_time_without_time_dt_is_milliseconds() -> None:
 
 def test_detect_rejects_non_ocsf_json() -> None:
     assert not OcsfReader().detect(b'{"event_simpleName": "DnsRequest", "aid": "x"}\n', "a.json")
+
+
+def test_hunt_security_lake_partitions(fixtures: Path, tmp_path: Path) -> None:
+    # Here `time_dt` is a Parquet timestamp column rather than text. The hunt walks the
+    # partition tree as it finds it, including a day folder whose file has no rows.
+    events = json.loads((fixtures / "golden" / "ocsf_process_activity.json").read_text())
+    table = pa.Table.from_pylist(events)
+    time_dt = pa.array([GOLDEN_TIME.replace(microsecond=123000)], pa.timestamp("ms", tz="UTC"))
+    table = table.append_column("time_dt", time_dt)
+    root = tmp_path / "lake" / "ext" / "example-edr" / "1.0"
+    for day in ("20240414", "20240415"):
+        folder = root / "region=eu-west-1" / "accountId=123456789012" / f"eventDay={day}"
+        folder.mkdir(parents=True)
+        rows = table if day == "20240415" else table.slice(0, 0)
+        pq.write_table(rows, folder / f"{day}-0001.zstd.parquet", compression="zstd")
+    output = tmp_path / "alerts.json"
+    summary = tmp_path / "summary.json"
+    arguments = ["hunt", str(tmp_path / "lake"), "--format", "json", "--output", str(output)]
+
+    code = main([*arguments, "--summary-json", str(summary)])
+
+    assert code == 0
+    [alert] = json.loads(output.read_text())
+    assert alert["tool"] == "AnyDesk"
+    assert alert["_time"] == "2024-04-15T11:09:27.123000Z"
+    counts = json.loads(summary.read_text())
+    assert counts["formats"] == {"ocsf": 2}
+    assert counts["records_read"] == 1

@@ -70,6 +70,19 @@ def test_sysmon_1_action_is_created_process() -> None:
     assert row["action_process_file_company"] == "AnyDesk Software GmbH"
 
 
+def test_sysmon_1_image_field_not_derived() -> None:
+    row = mapped(make(SYSMON, 1, SYSMON_1))
+    assert row.get("action_process_image_name_derived") is None
+
+
+def test_sysmon_1_without_image_derives_name() -> None:
+    data = {key: value for key, value in SYSMON_1.items() if key != "Image"}
+    row = mapped(make(SYSMON, 1, data))
+    assert row["action_process_image_name"] == "AnyDesk.exe"
+    assert row["action_process_image_name_derived"] is True
+    assert row.get("action_process_image_path") is None
+
+
 def test_sysmon_1_actor_is_parent() -> None:
     row = mapped(make(SYSMON, 1, SYSMON_1))
     assert row["actor_process_image_name"] == "explorer.exe"

@@ -108,25 +108,38 @@ class Dataset:
         else:
             key = "CAST(_row AS VARCHAR)"
 
+        # The merge and the canonical numbering run on a narrow table of keys, and the wide rows
+        # are joined once at the end. Grouping and sorting the full rows held several copies of
+        # the dataset in memory (2.0 GB against 1.1 GB peak for 330,000 rows).
+        self.connection.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _kept AS
+            WITH keyed AS (
+                SELECT _row, {key} AS _key, agent_hostname, event_id,
+                       {source} AS _source
+                FROM {STAGING_TABLE}
+            ),
+            grouped AS (
+                SELECT min(_row) AS _first, list(_source ORDER BY _row) AS sources
+                FROM keyed GROUP BY _key
+            )
+            SELECT g._first, g.sources,
+                   row_number() OVER (
+                       ORDER BY coalesce(k.agent_hostname, ''), coalesce(k.event_id, ''), k._row
+                   ) AS _ordinal
+            FROM grouped g JOIN keyed k ON k._row = g._first
+            """
+        )
         self.connection.execute(
             f"""
             CREATE OR REPLACE TABLE {TABLE} AS
-            WITH keyed AS (
-                SELECT *, {key} AS _key FROM {STAGING_TABLE}
-            ),
-            grouped AS (
-                SELECT _key, min(_row) AS _first,
-                       list({source} ORDER BY _row) AS sources
-                FROM keyed GROUP BY _key
-            )
-            SELECT {", ".join("k." + name for name in ARROW_SCHEMA.names)}, g.sources,
-                   row_number() OVER (
-                       ORDER BY coalesce(k.agent_hostname, ''), coalesce(k.event_id, ''), k._row
-                   ) AS _row
-            FROM keyed k JOIN grouped g ON k._row = g._first
-            ORDER BY _row
+            SELECT {", ".join("s." + name for name in ARROW_SCHEMA.names)}, g.sources,
+                   g._ordinal AS _row
+            FROM {STAGING_TABLE} s JOIN _kept g ON s._row = g._first
+            ORDER BY g._ordinal
             """
         )
+        self.connection.execute("DROP TABLE _kept")
         kept = self.connection.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
         self.duplicates_removed = staged_rows - (int(kept[0]) if kept else 0)
         self.connection.execute(f"DROP TABLE {STAGING_TABLE}")

@@ -39,6 +39,18 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 
+# Capture formats that public data sets ship beside their event logs. Naming them in the message
+# shows that the file is out of scope rather than damaged. The magic numbers are those that
+# Wireshark's wiretap/mime_file.c lists for pcap (both byte orders, micro- and nanosecond) and
+# pcapng.
+_NOT_TELEMETRY_MAGIC: dict[bytes, str] = {
+    b"\xd4\xc3\xb2\xa1": "a packet capture (pcap)",
+    b"\xa1\xb2\xc3\xd4": "a packet capture (pcap)",
+    b"\x4d\x3c\xb2\xa1": "a packet capture (pcap)",
+    b"\xa1\xb2\x3c\x4d": "a packet capture (pcap)",
+    b"\x0a\x0d\x0d\x0a": "a packet capture (pcapng)",
+}
+
 
 @dataclass
 class InputRecord:
@@ -286,6 +298,9 @@ def describe_unknown(source: InputFile, readers: list[Reader]) -> str:
         found = "the file is empty"
     else:
         found = f"first bytes {_printable_prefix(head)}"
+        kind = _NOT_TELEMETRY_MAGIC.get(head[:4])
+        if kind is not None:
+            found += f"; this is {kind}, which holds network packets, not event telemetry"
         keys = _sniff_keys(head)
         if keys:
             found += f"; keys or header found: {keys}"

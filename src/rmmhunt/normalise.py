@@ -16,6 +16,7 @@ _ISO: Final = re.compile(
     r"(?:[.,](?P<frac>\d{1,9}))?\s*(?P<zone>Z|UTC|[+-]\d{2}:?\d{2})?$",
     re.IGNORECASE,
 )
+_EXE_END: Final = re.compile(r"\.exe(?=\s|$)", re.IGNORECASE)
 _EPOCH_MS_MIN: Final = 10**11  # below this a bare number is epoch seconds, not milliseconds
 
 
@@ -113,6 +114,21 @@ def image_name(path: str | None) -> str | None:
         return None
     name = ntpath.basename(strip_quotes(path).rstrip("\\/"))
     return name or None
+
+
+def image_from_command_line(command_line: str | None) -> str | None:
+    """Derive the image's base name from the first token of a Windows command line."""
+    if not command_line:
+        return None
+    text = command_line.strip()
+    if text.startswith('"'):
+        end = text.find('"', 1)
+        return image_name(text[1:end] if end > 0 else text[1:])
+
+    # An unquoted path may contain spaces, so the token runs to the first `.exe` when there is one.
+    exe_end = _EXE_END.search(text)
+    token = text[: exe_end.end()] if exe_end else text.split(maxsplit=1)[0]
+    return image_name(token)
 
 
 def short_hostname(host: str | None) -> str | None:

@@ -96,7 +96,14 @@ def default_readers(options: ReadOptions) -> list[Reader]:
 def _read_one(
     source: InputFile, readers: list[Reader], options: ReadOptions, result: LoadResult
 ) -> None:
-    reader = detect_reader(source, readers)
+    try:
+        reader = detect_reader(source, readers)
+    except Exception as error:
+        # A bug in one reader's detection must not stop the other files.
+        log.exception("format detection failed on %s", source.display)
+        reason = f"internal error while detecting the format: {error!r}; please report it"
+        result.discovery.failures.append(InputFailure(source.display, reason))
+        return
     if reader is None:
         reason = describe_unknown(source, readers)
         result.discovery.failures.append(InputFailure(source.display, reason))

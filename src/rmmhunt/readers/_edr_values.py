@@ -8,7 +8,13 @@ from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Final
 from urllib.parse import urlsplit
 
-from rmmhunt.normalise import clean_text, image_name, parse_time, strip_quotes
+from rmmhunt.normalise import (
+    clean_text,
+    image_from_command_line,
+    image_name,
+    parse_time,
+    strip_quotes,
+)
 from rmmhunt.readers._edr_records import RecordRejected
 from rmmhunt.readers.base import ReadOptions
 from rmmhunt.schema import OS_WINDOWS, Row
@@ -39,7 +45,6 @@ _TIME_HINT: Final = (
 _WINDOWS_PATH: Final = re.compile(
     r"""^["']?(?:[a-z]:[\\/]|\\\\|\\device\\|\\systemroot\\|\\\?\?\\)""", re.IGNORECASE
 )
-_EXE_END: Final = re.compile(r"\.exe(?=\s|$)", re.IGNORECASE)
 
 
 def event_time(value: object, options: ReadOptions) -> datetime | None:
@@ -140,21 +145,6 @@ def full_image_path(folder_or_path: object, file_name: object) -> str | None:
     if (image_name(path) or "").casefold() == name.casefold():
         return path
     return path.rstrip("\\/") + "\\" + name
-
-
-def image_from_command_line(command_line: str | None) -> str | None:
-    """Derive the image's base name from the first token of a Windows command line."""
-    if not command_line:
-        return None
-    text = command_line.strip()
-    if text.startswith('"'):
-        end = text.find('"', 1)
-        return image_name(text[1:end] if end > 0 else text[1:])
-
-    # An unquoted path may contain spaces, so the token runs to the first `.exe` when there is one.
-    exe_end = _EXE_END.search(text)
-    token = text[: exe_end.end()] if exe_end else text.split(maxsplit=1)[0]
-    return image_name(token)
 
 
 def action_image_columns(path: str | None, name: str | None, command_line: str | None) -> Row:

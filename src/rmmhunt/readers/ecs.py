@@ -11,7 +11,8 @@ TimeCreated in these shippers.
 ECS process fields take precedence, and `winlog.event_data` fills what they lack, because
 ingest pipelines may drop or rename event data once they have mapped it. Elasticsearch exports
 are unwrapped: NDJSON of `{"_index": ..., "_source": {...}}` documents and search responses
-with `hits.hits[]._source`.
+with `hits.hits[]._source`. Documents without `winlog`, such as Elastic Defend's endpoint events,
+are read by `ecsprocess` from their ECS fields alone.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Final
 
+from rmmhunt.errors import InputError
+from rmmhunt.readers._edr_records import RecordRejected, finish_row
 from rmmhunt.readers.base import InputFile, ReadOptions, ReadStats
+from rmmhunt.readers.ecsprocess import is_ecs_process_document, map_ecs_process
 from rmmhunt.readers.eventtext import (
     SKIP_NOT_AN_EVENT,
     emit_row,
@@ -30,7 +34,7 @@ from rmmhunt.readers.eventtext import (
 )
 from rmmhunt.readers.jsonstream import first_json_value, iter_json_records
 from rmmhunt.readers.textstream import head_text
-from rmmhunt.readers.winevent import WinEvent
+from rmmhunt.readers.winevent import SKIP_EVENT_NOT_USED, WinEvent
 from rmmhunt.schema import Row
 
 FORMAT_NAME: Final = "ecs-json"
@@ -83,11 +87,15 @@ class EcsJsonReader:
     format_name = FORMAT_NAME
 
     def detect(self, head: bytes, name: str) -> bool:
-        """Accept JSON whose first document, once unwrapped, has a `winlog` object."""
+        """Accept JSON whose first document, once unwrapped, has a `winlog` or ECS process."""
         first = first_json_value(head)
         if isinstance(first, Mapping):
             documents = list(_documents(first))
-            return bool(documents) and isinstance(documents[0].get("winlog"), Mapping)
+            if not documents:
+                return False
+            return isinstance(documents[0].get("winlog"), Mapping) or is_ecs_process_document(
+                documents[0]
+            )
         text = head_text(head)
         return text[:1] in ("{", "[") and '"winlog"' in text and '"hits"' in text
 
@@ -102,16 +110,45 @@ class EcsJsonReader:
                 continue
 
             for index, document in enumerate(_documents(record.value)):
-                if not isinstance(document.get("winlog"), Mapping):
-                    stats.skip(SKIP_NOT_AN_EVENT)
-                    continue
                 provenance = f"line {record.line}" + (f" hit {index}" if index else "")
+                if not isinstance(document.get("winlog"), Mapping):
+                    row = _endpoint_row(document, source, stats, options, record.line, provenance)
+                    if row is not None:
+                        yield row
+                    continue
                 event = ecs_event(document, stats, source, record.line)
                 row = emit_row(
                     event, format_name=FORMAT_NAME, source=source, record=provenance, stats=stats
                 )
                 if row is not None:
                     yield row
+
+
+def _endpoint_row(
+    document: Mapping[str, object],
+    source: InputFile,
+    stats: ReadStats,
+    options: ReadOptions,
+    line: int,
+    provenance: str,
+) -> Row | None:
+    """Map an ECS document without `winlog`, counting it as read or skipped."""
+    if not is_ecs_process_document(document):
+        stats.skip(SKIP_NOT_AN_EVENT)
+        return None
+    try:
+        row = map_ecs_process(document, options)
+    except RecordRejected as rejection:
+        stats.warn(
+            InputError(rejection.message, path=source.display, line=line, hint=rejection.hint)
+        )
+        stats.skip(rejection.reason)
+        return None
+    if row is None:
+        stats.skip(SKIP_EVENT_NOT_USED)
+        return None
+    stats.records_read += 1
+    return finish_row(row, source, FORMAT_NAME, provenance)
 
 
 def _documents(value: Mapping[str, object]) -> Iterator[Mapping[str, object]]:

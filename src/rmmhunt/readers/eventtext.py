@@ -102,6 +102,9 @@ def _content_event_id(event: WinEvent) -> str:
     Without EventRecordID, `host/channel/record` is the same for every event of a channel, and
     deduplication would merge them. A digest of the event ID, time and data is stable for the
     same event read twice from one shape, and differs between events.
+
+    NOTE: byte-identical events in one file get the same id and merge into one row, which lists
+    every copy in `sources`, because the rendering has no field that distinguishes them.
     """
     host = short_hostname(event.computer) or ""
     channel = event.channel or ""

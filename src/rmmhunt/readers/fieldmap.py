@@ -29,7 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from rmmhunt.errors import InputError
-from rmmhunt.normalise import clean_text, parse_int
+from rmmhunt.normalise import clean_text, image_name, parse_int
 from rmmhunt.readers._edr_records import (
     RawRecord,
     RecordRejected,
@@ -180,6 +180,9 @@ def apply_field_map(field_map: FieldMap, record: dict[str, object], options: Rea
                 _text(row.get("action_process_image_command_line")),
             )
         )
+    actor_path = _text(row.get("actor_process_image_path"))
+    if row.get("actor_process_image_name") is None and actor_path is not None:
+        row["actor_process_image_name"] = image_name(actor_path)
     return row
 
 
@@ -197,6 +200,10 @@ def _convert(column: str, value: object, options: ReadOptions) -> object:
         return _boolean(column, value)
     if column.endswith("_path"):
         return image_path(value)
+    if column.endswith(("_sha256", "_md5")):
+        # Every other reader lower-cases hashes, so that catalog hashes compare equal.
+        text = clean_text(value)
+        return text.lower() if text else None
     return clean_text(value)
 
 

@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from rmmhunt.normalise import clean_text, image_name, parse_int, parse_time, short_hostname
+from rmmhunt.normalise import (
+    clean_text,
+    image_from_command_line,
+    image_name,
+    parse_int,
+    parse_time,
+    short_hostname,
+)
 from rmmhunt.schema import (
     EVENT_TYPE_EVENT_LOG,
     EVENT_TYPE_FILE,
@@ -241,6 +248,11 @@ def _sysmon_process_create(data: Mapping[str, object], row: Row) -> str | None:
     row["event_sub_type"] = SUB_TYPE_PROCESS_START
     row["action_process_image_path"] = path
     row["action_process_image_name"] = image_name(path)
+    if path is None:
+        # Exports that drop Image keep the command line, whose first token names the image.
+        derived = image_from_command_line(command_line)
+        row["action_process_image_name"] = derived
+        row["action_process_image_name_derived"] = derived is not None
     row["action_process_image_command_line"] = command_line
     row["action_process_os_pid"] = parse_int(data.get("ProcessId"))
     row["action_process_instance_id"] = _text(data, "ProcessGuid")

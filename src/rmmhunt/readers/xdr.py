@@ -237,11 +237,11 @@ class XdrCsvReader:
         text = _head_text(head).lstrip("\r\n")
         if text.lstrip().startswith(("[", "{")):
             return False
-        first_line = text.split("\n", 1)[0]
+        first_line = text.splitlines()[0] if text else ""
         try:
             header = next(csv.reader([first_line]), [])
         except csv.Error:
-            # Binary data, such as a packet capture with a bare carriage return, is no CSV.
+            # Binary content, such as a packet capture or a macOS resource fork, is no CSV header.
             return False
         return has_xdr_keys(header)
 
