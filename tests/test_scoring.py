@@ -142,6 +142,9 @@ MODIFIER_CASES: dict[str, dict[str, Any]] = {
             {"host_name": "relay.example.net", "address": None, "infrastructure": "unknown"}
         ]
     },
+    "internal_destinations": {
+        "destinations": [{"host_name": None, "address": "10.0.2.18", "infrastructure": "unknown"}]
+    },
     "vendor_destinations_only": {
         "destinations": [
             {"host_name": "relay-1.net.anydesk.com", "address": None, "infrastructure": "vendor"}
@@ -371,3 +374,60 @@ def test_driver_outside_install_path_adds_nothing() -> None:
     )
 
     assert _reason_ids(alert) == []
+
+
+@pytest.mark.parametrize(
+    ("host", "agent"),
+    [
+        ("127.0.0.2", "PC01.example.corp"),
+        ("10.0.2.18", "PC01.example.corp"),
+        ("fe80::1", "PC01.example.corp"),
+        ("fs03vuln", "fs03vuln.offsec.lan"),
+        ("dc01.offsec.lan", "fs03vuln.offsec.lan"),
+        ("DC01.OFFSEC.LAN.", "fs03vuln.offsec.lan"),
+    ],
+)
+def test_internal_host_is_no_relay(host: str, agent: str) -> None:
+    alert = _alert(
+        agent_hostname=agent,
+        destinations=[{"host_name": host, "address": None, "infrastructure": "unknown"}],
+    )
+
+    score_alert(alert)
+
+    assert _reason_ids(alert) == ["internal_destinations"]
+
+
+@pytest.mark.parametrize(
+    ("host", "agent"),
+    [
+        ("203.0.113.50", "PC01.example.corp"),
+        ("relay.example.net", "PC01.example.corp"),
+        ("offsec.lan.evil.example", "fs03vuln.offsec.lan"),
+        ("relay.example.net", "WS01"),
+    ],
+)
+def test_external_host_is_unknown_relay(host: str, agent: str) -> None:
+    alert = _alert(
+        agent_hostname=agent,
+        destinations=[{"host_name": host, "address": None, "infrastructure": "unknown"}],
+    )
+
+    score_alert(alert)
+
+    assert _reason_ids(alert) == ["unknown_relay"]
+
+
+def test_internal_and_external_both_listed() -> None:
+    alert = _alert(
+        destinations=[
+            {"host_name": "pc02", "address": None, "infrastructure": "unknown"},
+            {"host_name": None, "address": "198.51.100.7", "infrastructure": "unknown"},
+        ]
+    )
+
+    score_alert(alert)
+
+    assert _reason_ids(alert) == ["unknown_relay", "internal_destinations"]
+    assert alert["reasons"][0]["detail"] == "198.51.100.7"
+    assert alert["reasons"][1]["detail"] == "pc02"

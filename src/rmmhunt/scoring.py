@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from rmmhunt.context.network import address_scope
 from rmmhunt.hunt import BASE_RISK_SCORE, sort_alerts
 
 Alert = dict[str, Any]
@@ -102,6 +103,13 @@ MODIFIERS: Final[dict[str, Modifier]] = {
             "unknown_relay",
             15,
             "the tool names or contacts a relay or server that is not its vendor's",
+        ),
+        Modifier(
+            "internal_destinations",
+            5,
+            "the tool names or contacts hosts inside the network (loopback, link-local or "
+            "private addresses, single-label names, the agent's own domain): lateral movement "
+            "or a local tunnel rather than a vendor relay",
         ),
         Modifier("vendor_destinations_only", -5, "every contacted destination is the vendor's"),
         Modifier(
@@ -294,15 +302,51 @@ def _relays(alert: Alert) -> list[Hit]:
         for d in destinations
         if d.get("infrastructure") == "unknown"
     ]
-    if unknown:
-        listed = list(dict.fromkeys(unknown))
-        text = ", ".join(listed[:3])
-        if len(listed) > 3:
-            text += f" and {len(listed) - 3} more"
-        return [("unknown_relay", text)]
+
+    # A relay is outside the network. Unknown hosts inside it are a different signal.
+    domain = _agent_domain(alert.get("agent_hostname"))
+    internal = [host for host in unknown if _is_internal_host(host, domain)]
+    external = [host for host in unknown if host not in internal]
+    hits: list[Hit] = []
+    if external:
+        hits.append(("unknown_relay", _listing(external)))
+    if internal:
+        hits.append(("internal_destinations", _listing(internal)))
+    if hits:
+        return hits
+
     if destinations and all(d.get("infrastructure") == "vendor" for d in destinations):
         return [("vendor_destinations_only", f"{len(destinations)} vendor destination(s)")]
     return []
+
+
+def _agent_domain(hostname: object) -> str | None:
+    if not isinstance(hostname, str) or "." not in hostname.strip("."):
+        return None
+    return hostname.strip(".").split(".", 1)[1].casefold()
+
+
+def _is_internal_host(host: str, agent_domain: str | None) -> bool:
+    """Return whether a destination is inside the network, judged by its address or name.
+
+    Documentation and other reserved ranges are not internal, because no estate routes them.
+    """
+    scope = address_scope(host)
+    if scope is not None:
+        return scope in ("loopback", "link_local", "private")
+
+    name = host.strip().rstrip(".").casefold()
+    if "." not in name:
+        return True
+    return agent_domain is not None and name.endswith("." + agent_domain)
+
+
+def _listing(hosts: list[str]) -> str:
+    listed = list(dict.fromkeys(hosts))
+    text = ", ".join(listed[:3])
+    if len(listed) > 3:
+        text += f" and {len(listed) - 3} more"
+    return text
 
 
 def _prevalence(alert: Alert) -> list[Hit]:
