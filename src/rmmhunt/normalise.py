@@ -96,7 +96,12 @@ def parse_time(value: object, *, default_tz: timedelta | None = None) -> datetim
 
 def _from_epoch(number: float) -> datetime:
     seconds = number / 1000.0 if abs(number) >= _EPOCH_MS_MIN else number
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
+    try:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(
+            f"invalid timestamp: epoch time {number:g} is outside the years 1 to 9999"
+        ) from None
 
 
 def strip_quotes(text: str) -> str:

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from enum import IntEnum
 from pathlib import Path
 
 from rmmhunt.catalog import Category
+from rmmhunt.catalog.loader import CatalogValidationError
 from rmmhunt.hunt import DEFAULT_CATEGORIES
 from rmmhunt.normalise import parse_time
 from rmmhunt.report.safety import terminal_text
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class ExitCode(IntEnum):
@@ -23,6 +29,7 @@ class ExitCode(IntEnum):
     NO_INPUT = 4
     CONFIG = 5
     INTERNAL = 70
+    PIPE_CLOSED = 141
 
 
 class UsageError(Exception):
@@ -32,6 +39,16 @@ class UsageError(Exception):
 def print_error(message: str) -> None:
     """Write an error line to stderr, with control characters made visible."""
     sys.stderr.write(f"rmmhunt: error: {terminal_text(message)}\n")
+
+
+def print_problems(error: CatalogValidationError) -> None:
+    """Write a catalog error with one line per problem, each line escaped on its own."""
+    sys.stderr.write(
+        f"rmmhunt: error: {len(error.problems)} problem(s) in the catalog; "
+        f"{terminal_text(error.hint or '')}:\n"
+    )
+    for problem in error.problems:
+        sys.stderr.write(f"  {terminal_text(str(problem))}\n")
 
 
 def print_warning(message: str) -> None:
@@ -45,7 +62,74 @@ def write_output(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
     else:
-        output.write_text(text, encoding="utf-8")
+        write_file(text, output)
+
+
+def write_file(text: str, path: Path) -> None:
+    """Write text to a file as UTF-8, raising UsageError when the file cannot be written."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def check_output_paths(outputs: Sequence[tuple[str, Path | None]], inputs: Sequence[str]) -> None:
+    """Raise UsageError for an output file that cannot be written or that is one of the inputs.
+
+    The CLI calls this before it reads any input, so that a long hunt does not lose its results
+    to a missing folder at the end, and an output never overwrites an input.
+
+    Args:
+        outputs: (option name, path or None) for each output option.
+        inputs: the input paths as given, where `-` is standard input.
+    """
+    given = [(option, path) for option, path in outputs if path is not None]
+    for option, path in given:
+        _check_writable(option, path)
+        source = _input_holding(path, inputs)
+        if source is not None:
+            raise UsageError(
+                f"{option}: {path} is an input (given as {source}), and inputs are never "
+                "modified; write the output to another file"
+            )
+
+    resolved = [path.resolve() for _, path in given]
+    if len(set(resolved)) < len(resolved):
+        options = " and ".join(option for option, _ in given)
+        raise UsageError(f"{options} name the same file; give each its own file")
+
+
+def _check_writable(option: str, path: Path) -> None:
+    folder = path.parent
+    if path.is_dir():
+        raise UsageError(f"{option}: {path} is a folder; give a file name")
+    if not folder.is_dir():
+        raise UsageError(f"{option}: folder {folder} not found; create it or choose another path")
+    # A new file needs write and search permission on its folder.
+    # NOTE: os.access grants root almost every write. A run as root can still fail to write at
+    # the end, on a read-only mount for example, and write_file reports that.
+    target, mode = (path, os.W_OK) if path.exists() else (folder, os.W_OK | os.X_OK)
+    if not os.access(target, mode):
+        raise UsageError(f"{option}: permission denied to write {path}; choose another path")
+
+
+def _input_holding(path: Path, inputs: Sequence[str]) -> str | None:
+    """Return the given input that is `path` or a folder that contains it, or None.
+
+    A file that does not exist yet cannot be read as an input of this run.
+    """
+    if not path.exists():
+        return None
+    for given in inputs:
+        source = Path(given)
+        if given == "-" or not source.exists():
+            continue
+        if source.is_dir():
+            if path.resolve().is_relative_to(source.resolve()):
+                return given
+        elif os.path.samefile(source, path):
+            return given
+    return None
 
 
 def add_catalog_option(parser: argparse.ArgumentParser) -> None:
@@ -77,11 +161,22 @@ def check_categories(categories: frozenset[str]) -> None:
         raise UsageError(f"--category: unknown categories {unknown}; choose from {sorted(known)}")
 
 
-def parse_cli_time(value: str | None, option: str) -> datetime | None:
-    """Parse an ISO 8601 option value; a time without a zone is UTC."""
+def parse_cli_time(value: str | None, option: str, *, end_of_day: bool = False) -> datetime | None:
+    """Parse an ISO 8601 option value: a date, a time, or an epoch number.
+
+    A time without a zone is UTC. A date alone is that day's start in UTC, or with `end_of_day`
+    its last microsecond, so that `--until 2025-03-12` includes the whole day.
+    """
     if value is None:
         return None
+    text = value.strip()
     try:
-        return parse_time(value)
-    except ValueError as error:
-        raise UsageError(f"{option}: {error}") from None
+        if _DATE_ONLY.fullmatch(text):
+            start = datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+            return start + timedelta(days=1, microseconds=-1) if end_of_day else start
+        return parse_time(text)
+    except (ValueError, OverflowError) as error:
+        raise UsageError(
+            f"{option}: {error}; write a date such as 2025-03-12 or a time such as "
+            "2025-03-12T09:14:03Z"
+        ) from None

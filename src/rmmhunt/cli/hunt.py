@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,12 @@ from rmmhunt.cli.common import (
     UsageError,
     add_catalog_option,
     check_categories,
+    check_output_paths,
     parse_categories,
     parse_cli_time,
+    print_error,
     print_warning,
+    write_file,
     write_output,
 )
 from rmmhunt.hunt import PROFILES, HuntOptions
@@ -63,16 +66,11 @@ def _add_hunt_arguments(hunt: argparse.ArgumentParser) -> None:
         help="tool categories to hunt (repeatable, comma-separated, or 'all'); "
         "default: rmm,remote-desktop",
     )
-    hunt.add_argument("--since", help="only events at or after this ISO 8601 time (UTC if no zone)")
-    hunt.add_argument("--until", help="only events at or before this ISO 8601 time")
-    hunt.add_argument(
-        "--host", action="append", default=[], help="only these hosts (glob, repeatable)"
-    )
-    hunt.add_argument(
-        "--user", action="append", default=[], help="only these users (glob, repeatable)"
-    )
+    _add_filter_arguments(hunt)
     hunt.add_argument("--format", choices=OUTPUT_FORMATS, default="table", help="output format")
-    hunt.add_argument("--output", type=Path, help="write the alerts to FILE instead of stdout")
+    hunt.add_argument(
+        "--output", type=Path, metavar="FILE", help="write the alerts to FILE instead of stdout"
+    )
     hunt.add_argument(
         "--summary-json", type=Path, metavar="FILE", help="write the run summary as JSON to FILE"
     )
@@ -97,6 +95,38 @@ def _add_hunt_arguments(hunt: argparse.ArgumentParser) -> None:
         "-q", "--quiet", action="store_true", help="do not print the run summary on stderr"
     )
     _add_triage_arguments(hunt)
+
+
+def _add_filter_arguments(hunt: argparse.ArgumentParser) -> None:
+    hunt.add_argument(
+        "--since",
+        metavar="TIME",
+        help="only events at or after this ISO 8601 time (UTC if no zone); "
+        "a date alone is the start of that day in UTC",
+    )
+    hunt.add_argument(
+        "--until",
+        metavar="TIME",
+        help="only events at or before this ISO 8601 time (UTC if no zone); "
+        "a date alone includes that whole day in UTC",
+    )
+    hunt.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="only hosts whose full name or short name (before the first dot) matches "
+        "(repeatable); case-insensitive, * matches any characters and ? one character, "
+        "and every other character, [ and ] included, is literal",
+    )
+    hunt.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="only events whose actor or process user name matches (repeatable); "
+        "same pattern syntax as --host, so write DOMAIN\\user or *\\user",
+    )
 
 
 def _add_triage_arguments(hunt: argparse.ArgumentParser) -> None:
@@ -130,37 +160,76 @@ def _add_triage_arguments(hunt: argparse.ArgumentParser) -> None:
     )
 
 
+# The world's time zones span UTC-12:00 to UTC+14:00 (IANA tz database: Etc/GMT+12 and
+# Pacific/Kiritimati).
+_MIN_OFFSET = timedelta(hours=-12)
+_MAX_OFFSET = timedelta(hours=14)
+
+# A time with every field distinct, which `--input-time-format` must write and read back.
+_SAMPLE_TIME = datetime(2025, 3, 12, 21, 4, 5, 123456, tzinfo=UTC)
+
+
 def _parse_offset(value: str | None) -> timedelta | None:
+    """Parse `--input-tz` as a UTC offset between -12:00 and +14:00."""
     if value is None:
         return None
-    match = re.fullmatch(r"(?:UTC)?([+-])(\d{1,2}):?(\d{2})?", value.strip(), re.IGNORECASE)
-    if value.strip().upper() in ("UTC", "Z"):
+    text = value.strip()
+    if text.upper() in ("UTC", "Z"):
         return timedelta(0)
+    match = re.fullmatch(r"(?:UTC)?([+-])(\d{1,2}):?(\d{2})?", text, re.IGNORECASE)
     if not match:
         raise UsageError(f"--input-tz: invalid offset {value!r}; write it as +HH:MM or -HH:MM")
-    sign = -1 if match[1] == "-" else 1
-    return sign * timedelta(hours=int(match[2]), minutes=int(match[3] or 0))
+
+    hours, minutes = int(match[2]), int(match[3] or 0)
+    if minutes > 59:
+        raise UsageError(f"--input-tz: invalid offset {value!r}; the minutes must be 00 to 59")
+    offset = (-1 if match[1] == "-" else 1) * timedelta(hours=hours, minutes=minutes)
+    if not _MIN_OFFSET <= offset <= _MAX_OFFSET:
+        raise UsageError(
+            f"--input-tz: offset {value!r} is outside -12:00 to +14:00, the range of time zones"
+        )
+    return offset
+
+
+def _check_time_format(value: str | None) -> str | None:
+    """Check that `--input-time-format` reads back the date, hour and minute that it writes."""
+    if value is None:
+        return None
+    text = _SAMPLE_TIME.strftime(value)
+    try:
+        parsed = datetime.strptime(text, value)
+    except ValueError as error:
+        raise UsageError(f"--input-time-format: invalid format {value!r}: {error}") from None
+
+    fields = ("year", "month", "day", "hour", "minute")
+    lost = [name for name in fields if getattr(parsed, name) != getattr(_SAMPLE_TIME, name)]
+    if lost:
+        raise UsageError(
+            f"--input-time-format: {value!r} loses the {', '.join(lost)} of a time: it writes "
+            f"{_SAMPLE_TIME.isoformat()} as {text!r}, which reads back as {parsed.isoformat()}; "
+            "include %Y, %m or %b, %d, %H (or %I with %p) and %M"
+        )
+    return value
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """Reject a second `-` and unusable output files before any input is read."""
+    if args.paths.count("-") > 1:
+        raise UsageError("- (standard input) is given more than once; it can be read only once")
+    outputs = [("--output", args.output), ("--summary-json", args.summary_json)]
+    check_output_paths(outputs, args.paths)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the hunt and return the exit code."""
-    catalog = load_catalog(args.catalog)
-    categories = parse_categories(args.category)
-    check_categories(categories)
-
-    options = HuntOptions(
-        profile=args.profile,
-        categories=categories,
-        since=parse_cli_time(args.since, "--since"),
-        until=parse_cli_time(args.until, "--until"),
-        hosts=tuple(args.host),
-        users=tuple(args.user),
-    )
+    _check_paths(args)
     read_options = ReadOptions(
         input_tz=_parse_offset(args.input_tz),
-        input_time_format=args.input_time_format,
+        input_time_format=_check_time_format(args.input_time_format),
         field_map=args.field_map,
     )
+    catalog = load_catalog(args.catalog)
+    options = _hunt_options(args)
     alerts, summary = hunt_paths(
         args.paths,
         catalog,
@@ -174,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
     write_output(_render(alerts, args.format), args.output)
     if args.summary_json is not None:
         text = json.dumps(summary.to_json_dict(), indent=2, ensure_ascii=False) + "\n"
-        args.summary_json.write_text(text, encoding="utf-8")
+        write_file(text, args.summary_json)
     if not args.quiet:
         for warning in summary.warnings:
             print_warning(warning)
@@ -182,7 +251,22 @@ def run(args: argparse.Namespace) -> int:
             hidden = summary.warning_count - len(summary.warnings)
             print_warning(f"{hidden} more warning(s) not shown")
         sys.stderr.write(render_summary_text(summary))
+    if summary.files_read == 0 and summary.files_failed == 0:
+        print_error("no input files found: the given folders and archives hold no files to read")
     return _hunt_exit_code(summary)
+
+
+def _hunt_options(args: argparse.Namespace) -> HuntOptions:
+    categories = parse_categories(args.category)
+    check_categories(categories)
+    return HuntOptions(
+        profile=args.profile,
+        categories=categories,
+        since=parse_cli_time(args.since, "--since"),
+        until=parse_cli_time(args.until, "--until", end_of_day=True),
+        hosts=tuple(args.host),
+        users=tuple(args.user),
+    )
 
 
 def _triage_options(args: argparse.Namespace, catalog: Catalog) -> TriageOptions:

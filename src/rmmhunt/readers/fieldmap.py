@@ -78,6 +78,12 @@ def load_field_map(path: Path) -> FieldMap:
         raise InputError(
             f"invalid YAML in the field map: {error}", path=display, line=line
         ) from error
+    except RecursionError:
+        # PyYAML composes nested collections recursively, so deep nesting exhausts the stack.
+        raise InputError(
+            "invalid YAML in the field map: the collections are nested too deeply to parse",
+            path=display,
+        ) from None
     if not isinstance(data, dict):
         raise InputError(
             "invalid field map: expected a mapping with `format` and `fields`",
