@@ -425,6 +425,25 @@ def test_input_time_format_accepted(value: str, tmp_path: Path) -> None:
     assert main([*args, "-q"]) == ExitCode.OK
 
 
+@pytest.mark.parametrize(("value", "code"), [("%H:%M", ExitCode.CONFIG), ("%d/%m/%Y %H:%M", 0)])
+def test_field_map_time_format_checked(
+    value: str, code: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    field_map = tmp_path / "map.yaml"
+    field_map.write_text(
+        f"format: csv\nfields:\n  agent_hostname: host\ntime_format: '{value}'\n",
+        encoding="utf-8",
+    )
+    output = tmp_path / "alerts.json"
+    args = ["hunt", str(XDR_EXAMPLE), "--field-map", str(field_map), "--output", str(output)]
+
+    assert main([*args, "-q"]) == code
+    if code == ExitCode.CONFIG:
+        err = capsys.readouterr().err
+        assert str(field_map) in err
+        assert "time_format" in err
+
+
 def test_since_date_is_day_start() -> None:
     assert parse_cli_time("2025-03-12", "--since") == datetime(2025, 3, 12, tzinfo=UTC)
 

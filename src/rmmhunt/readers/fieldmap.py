@@ -26,10 +26,10 @@ from typing import Final, Literal
 
 import pyarrow as pa
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from rmmhunt.errors import InputError
-from rmmhunt.normalise import clean_text, parse_int
+from rmmhunt.normalise import check_time_format, clean_text, parse_int
 from rmmhunt.readers._edr_records import (
     RawRecord,
     RecordRejected,
@@ -59,6 +59,13 @@ class FieldMap(BaseModel):
     fields: dict[str, str]
     constants: dict[str, str | int | bool] = {}
     time_format: str | None = None
+
+    @field_validator("time_format")
+    @classmethod
+    def _check_time_format(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_time_format(value)
+        return value
 
 
 def load_field_map(path: Path) -> FieldMap:
