@@ -240,7 +240,7 @@ def run(args: argparse.Namespace) -> int:
             print_warning(f"{hidden} more warning(s) not shown")
         sys.stderr.write(render_summary_text(summary))
     if summary.files_read == 0 and summary.files_failed == 0:
-        print_error("no input files found: the given folders and archives hold no files to read")
+        print_error("no input files found: the given folders and archives contain no files to read")
     return _hunt_exit_code(summary)
 
 
