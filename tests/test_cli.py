@@ -292,4 +292,4 @@ def test_catalog_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_catalog_show_unknown_tool() -> None:
-    assert main(["catalog", "show", "no-such-tool"]) == ExitCode.CONFIG
+    assert main(["catalog", "show", "no-such-tool"]) == ExitCode.USAGE

@@ -52,7 +52,9 @@ class RmmhuntError(Exception):
         return text
 
     def __str__(self) -> str:
-        text = f"{self.location()}: {self.message}"
+        # An error with no location at all, such as an unknown tool name, has no prefix.
+        located = (self.path, self.line, self.offset) != (None, None, None)
+        text = f"{self.location()}: {self.message}" if located else self.message
         if self.hint:
             text += f" ({self.hint})"
         return text

@@ -173,9 +173,17 @@ def event_filters(options: HuntOptions) -> tuple[str, list[Any]]:
         conditions.append("_time <= ?")
         parameters.append(options.until)
     if options.hosts:
-        alternatives = ["lower(agent_hostname) LIKE ? ESCAPE '\\'" for _ in options.hosts]
+        # A pattern matches the full host name or the short name before the first dot, so
+        # `ws01` selects `WS01.corp.local`.
+        alternatives = []
+        for host in options.hosts:
+            pattern = glob_to_like(host.lower())
+            alternatives.append(
+                "(lower(agent_hostname) LIKE ? ESCAPE '\\' "
+                "OR split_part(lower(agent_hostname), '.', 1) LIKE ? ESCAPE '\\')"
+            )
+            parameters.extend([pattern, pattern])
         conditions.append("(" + " OR ".join(alternatives) + ")")
-        parameters.extend(glob_to_like(host.lower()) for host in options.hosts)
     if options.users:
         alternatives = []
         for user in options.users:

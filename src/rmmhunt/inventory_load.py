@@ -133,6 +133,12 @@ def load_column_mapping(path: Path) -> dict[str, str]:
         data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise InventoryError("column mapping file not found", path=display) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InventoryError(
+            f"cannot read the column mapping file: {error}",
+            path=display,
+            hint="save the file as UTF-8 text",
+        ) from error
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         raise InventoryError(
@@ -140,6 +146,8 @@ def load_column_mapping(path: Path) -> dict[str, str]:
             path=display,
             line=mark.line + 1 if mark else None,
         ) from error
+    except RecursionError:
+        raise _too_deep(display) from None
     if not isinstance(data, dict) or not all(
         isinstance(key, str) and isinstance(value, str) for key, value in data.items()
     ):
@@ -179,6 +187,13 @@ def _raise_problems(problems: Sequence[_Problem], display: str) -> None:
     raise InventoryError(message, path=display, line=line, hint=hint)
 
 
+def _too_deep(display: str) -> InventoryError:
+    # PyYAML composes nested collections recursively, so deep nesting exhausts the stack.
+    return InventoryError(
+        "invalid YAML: the collections are nested too deeply to parse", path=display
+    )
+
+
 def _parse_yaml(text: str, display: str) -> tuple[list[tuple[int, ApprovalEntry]], list[_Problem]]:
     """Validate a YAML inventory; each entry comes with the line it starts on."""
     loader = yaml.SafeLoader(text)
@@ -193,6 +208,8 @@ def _parse_yaml(text: str, display: str) -> tuple[list[tuple[int, ApprovalEntry]
             line=mark.line + 1 if mark else None,
             hint="check the indentation and quoting; quote Windows paths with '...'",
         ) from error
+    except RecursionError:
+        raise _too_deep(display) from None
     finally:
         loader.dispose()
 

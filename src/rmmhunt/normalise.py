@@ -95,9 +95,41 @@ def parse_time(value: object, *, default_tz: timedelta | None = None) -> datetim
     return (parsed - offset).replace(tzinfo=UTC)
 
 
+# A time with every field distinct, which a strptime format must write and read back.
+_SAMPLE_TIME: Final = datetime(2025, 3, 12, 21, 4, 5, 123456, tzinfo=UTC)
+
+
+def check_time_format(time_format: str) -> None:
+    """Check that a strptime format reads back the date, hour and minute that it writes.
+
+    Raises:
+        ValueError: the format has an unknown directive, or it loses one of those fields,
+            as `%H:%M` loses the date and `%I` without `%p` loses the afternoon.
+    """
+    text = _SAMPLE_TIME.strftime(time_format)
+    try:
+        parsed = datetime.strptime(text, time_format)
+    except ValueError as error:
+        raise ValueError(f"invalid format {time_format!r}: {error}") from None
+
+    fields = ("year", "month", "day", "hour", "minute")
+    lost = [name for name in fields if getattr(parsed, name) != getattr(_SAMPLE_TIME, name)]
+    if lost:
+        raise ValueError(
+            f"{time_format!r} loses the {', '.join(lost)} of a time: it writes "
+            f"{_SAMPLE_TIME.isoformat()} as {text!r}, which reads back as {parsed.isoformat()}; "
+            "include %Y, %m or %b, %d, %H (or %I with %p) and %M"
+        )
+
+
 def _from_epoch(number: float) -> datetime:
     seconds = number / 1000.0 if abs(number) >= _EPOCH_MS_MIN else number
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
+    try:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(
+            f"invalid timestamp: epoch time {number:g} is outside the years 1 to 9999"
+        ) from None
 
 
 def strip_quotes(text: str) -> str:

@@ -66,11 +66,6 @@ def _check_name(tool: Tool, field: str, value: str) -> Iterator[LintIssue]:
             "move it to install_paths",
         )
         return
-    if not value.strip("*?"):
-        yield LintIssue(
-            "error", tool.id, f"{field} value {value!r} is only wildcards and matches every name"
-        )
-        return
     stem, dot, extension = value.rpartition(".")
     if not dot or not stem or not extension or winpath.is_pattern(extension):
         severity: Severity = "error" if field == "executables" else "warning"
@@ -83,10 +78,6 @@ def _check_values(tool: Tool) -> Iterator[LintIssue]:
     for field in ("executables", "original_file_names", "drivers"):
         for value in getattr(tool, field):
             yield from _check_name(tool, field, value)
-
-    for pattern in tool.install_paths:
-        if not winpath.strip_volume(pattern).strip("\\*?"):
-            yield LintIssue("error", tool.id, f"install_paths value {pattern!r} matches every path")
 
     for algorithm, length in _HASH_LENGTHS.items():
         for value in getattr(tool.hashes, algorithm):

@@ -78,6 +78,8 @@ class _Source:
     display: str
     stem: str
     text: str
+    problem: CatalogError | None = None
+    """The problem that kept the file from being read as text, in which case `text` is empty."""
 
 
 def _node_mark(root: yaml.Node, location: Sequence[int | str]) -> yaml.Mark:
@@ -143,6 +145,14 @@ def _compose(source: _Source) -> tuple[yaml.Node | None, object, list[CatalogErr
                 )
             ],
         )
+    except RecursionError:
+        # PyYAML composes nested collections recursively, so deep nesting exhausts the stack.
+        problem = CatalogError(
+            "invalid YAML: the collections are nested too deeply to parse",
+            path=source.display,
+            hint="a tool file needs only a few levels of nesting; check the brackets",
+        )
+        return None, None, [problem]
     finally:
         loader.dispose()
     return node, data, []
@@ -218,7 +228,23 @@ def _folder_sources(folder: Path) -> Iterator[_Source]:
         )
     for path in sorted(folder.iterdir()):
         if path.suffix in _SUFFIXES and path.is_file():
-            yield _Source(str(path), path.stem, path.read_text(encoding="utf-8"))
+            yield _read_source(path)
+
+
+def _read_source(path: Path) -> _Source:
+    """Read one catalog file as UTF-8, or record why it cannot be read."""
+    try:
+        return _Source(str(path), path.stem, path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        problem = CatalogError(
+            f"not valid UTF-8 text: byte 0x{error.object[error.start]:02x} cannot be decoded",
+            path=str(path),
+            offset=error.start,
+            hint="save the file as UTF-8",
+        )
+    except OSError as error:
+        problem = CatalogError(f"cannot read the file: {error.strerror}", path=str(path))
+    return _Source(str(path), path.stem, "", problem)
 
 
 def load_catalog(extra_dirs: Sequence[Path] = ()) -> Catalog:
@@ -243,6 +269,9 @@ def load_catalog(extra_dirs: Sequence[Path] = ()) -> Catalog:
     for group in groups:
         seen_in_group: dict[str, str] = {}
         for source in group:
+            if source.problem is not None:
+                problems.append(source.problem)
+                continue
             tool, errors = parse_tool(source.text, source.display, source.stem)
             problems.extend(errors)
             if tool is None:

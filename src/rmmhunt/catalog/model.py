@@ -7,10 +7,20 @@ structure (shared names, patterns that cannot match, missing references), live i
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from rmmhunt.report.safety import unsafe_character
 
 __all__ = [
     "CATALOG_SCHEMA_VERSION",
@@ -58,8 +68,49 @@ class Category(StrEnum):
     """Tunnels and RDP enablers that expose a host to remote access (ngrok, RDP Wrapper)."""
 
 
+# Fields of free prose, in which tabs and line breaks are allowed.
+_PROSE_FIELDS = frozenset({"description", "notes"})
+
+# Characters that a pattern may hold without naming anything: wildcards and separators.
+_NAME_NONLITERAL = frozenset("*?.")
+_PATH_NONLITERAL = frozenset("*?.\\/")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _check_characters(cls, value: object, info: ValidationInfo) -> object:
+        """Reject control, bidirectional and invisible characters, which can hide on screen."""
+        texts = value if isinstance(value, tuple) else (value,)
+        multiline = info.field_name in _PROSE_FIELDS
+        for text in texts:
+            if not isinstance(text, str):
+                continue
+            found = unsafe_character(text, multiline=multiline)
+            if found is not None:
+                raise ValueError(f"contains the control character {found}; remove it")
+        return value
+
+
+def _check_not_universal(
+    values: tuple[str, ...], kind: str, nonliteral: frozenset[str], ignored: str = ""
+) -> None:
+    """Raise ValueError for a pattern with no literal character, which matches everything.
+
+    Args:
+        values: the patterns as written.
+        kind: what the patterns match, for the message.
+        nonliteral: the wildcards and separators, which do not count as literal.
+        ignored: a regular expression for parts that do not count either, such as a volume.
+    """
+    for value in values:
+        core = re.sub(ignored, "", value) if ignored else value
+        if all(character in nonliteral for character in core):
+            raise ValueError(
+                f"{value!r} matches every {kind}; give a literal part, as in AnyDesk*.exe"
+            )
 
 
 class Hashes(_Strict):
@@ -141,6 +192,25 @@ class Tool(_Strict):
 
     references: tuple[Reference, ...] = ()
     notes: str | None = None
+
+    @field_validator("executables", "original_file_names", "drivers")
+    @classmethod
+    def _check_name_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # The extension does not count as a literal part: `*.exe` matches every process.
+        _check_not_universal(value, "file name", _NAME_NONLITERAL, ignored=r"\.[^.]*$")
+        return value
+
+    @field_validator("install_paths")
+    @classmethod
+    def _check_path_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        _check_not_universal(value, "path", _PATH_NONLITERAL, ignored=r"^[A-Za-z]:")
+        return value
+
+    @field_validator("domains")
+    @classmethod
+    def _check_domain_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        _check_not_universal(value, "domain", _NAME_NONLITERAL)
+        return value
 
 
 # The categories the default hunt covers; remote-admin and tunnel tools are opt-in.

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from rmmhunt import __version__
+from rmmhunt.catalog.loader import CatalogValidationError
 from rmmhunt.cli import catalog, export, hunt, hunts, xql
-from rmmhunt.cli.common import ExitCode, UsageError, print_error
+from rmmhunt.cli.common import ExitCode, UsageError, print_error, print_problems
 from rmmhunt.errors import RmmhuntError
 
 __all__ = ["ExitCode", "build_parser", "main"]
 
 SUBCOMMANDS = (hunt, catalog, xql, hunts, export)
+
+log = logging.getLogger("rmmhunt")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.handler(args))
+    except CatalogValidationError as error:
+        print_problems(error)
+        return ExitCode.CONFIG
     except RmmhuntError as error:
         print_error(str(error))
         return ExitCode.CONFIG
@@ -60,13 +67,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print_error("interrupted")
         return ExitCode.INTERNAL
+    except BrokenPipeError:
+        return _stdout_closed()
     except Exception as error:
-        # A bug must end with the documented exit code, and the traceback stays available.
-        logging.getLogger(__name__).debug("internal error", exc_info=True)
+        # Any other exception is a bug: the user gets one line, and -d shows the traceback.
+        log.debug("internal error", exc_info=True)
         print_error(
-            f"internal error: {error!r}; rerun as rmmhunt --debug for the traceback, and report it"
+            f"internal error: {type(error).__name__}: {error}; please report it with the "
+            "output of the same command run with rmmhunt -d"
         )
         return ExitCode.INTERNAL
+
+
+def _stdout_closed() -> int:
+    """Handle a reader of stdout that closed the pipe early, as `rmmhunt ... | head` does.
+
+    Python's documentation advises pointing stdout at devnull, so that the flush at exit does
+    not raise a second BrokenPipeError.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return ExitCode.PIPE_CLOSED
 
 
 if __name__ == "__main__":

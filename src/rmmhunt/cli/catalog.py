@@ -21,6 +21,8 @@ from rmmhunt.cli.common import (
     print_warning,
     write_output,
 )
+from rmmhunt.errors import CatalogError
+from rmmhunt.report.safety import terminal_text
 
 
 def add_parser(commands: Any) -> None:
@@ -97,11 +99,15 @@ def run(args: argparse.Namespace) -> int:
     if args.catalog_command == "list":
         return _run_list(args, catalog)
 
-    tool = catalog_render.find_tool(catalog, args.tool)
+    try:
+        tool = catalog_render.find_tool(catalog, args.tool)
+    except CatalogError as error:
+        # An unknown name is a wrong argument, not an invalid catalog.
+        raise UsageError(str(error)) from None
     if args.format == "json":
         sys.stdout.write(json.dumps(catalog_render.tool_document(tool), indent=2) + "\n")
     else:
-        sys.stdout.write(catalog_render.tool_yaml(tool))
+        sys.stdout.write(_terminal_lines(catalog_render.tool_yaml(tool)))
     return ExitCode.OK
 
 
@@ -187,11 +193,17 @@ def _print_import_summary(imported: LolrmmImport, issue_count: int, report: Path
         )
 
 
+def _terminal_lines(text: str) -> str:
+    """Escape catalog text for the terminal line by line, keeping the line breaks."""
+    return "".join(terminal_text(line) + "\n" for line in text.splitlines())
+
+
 def _catalog_table(rows: list[dict[str, object]]) -> str:
     columns = catalog_render.LIST_COLUMNS
-    widths = {c: max([len(c), *(len(str(row[c])) for row in rows)]) for c in columns}
+    cells = [{c: terminal_text(str(row[c])) for c in columns} for row in rows]
+    widths = {c: max([len(c), *(len(row[c]) for row in cells)]) for c in columns}
     lines = ["  ".join(c.ljust(widths[c]) for c in columns).rstrip()]
-    for row in rows:
-        lines.append("  ".join(str(row[c]).ljust(widths[c]) for c in columns).rstrip())
+    for row in cells:
+        lines.append("  ".join(row[c].ljust(widths[c]) for c in columns).rstrip())
     lines.append(f"{len(rows)} tool(s).")
     return "\n".join(lines) + "\n"

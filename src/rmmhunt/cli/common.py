@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from enum import IntEnum
 from pathlib import Path
 
 from rmmhunt.catalog import Category
+from rmmhunt.catalog.loader import CatalogValidationError
 from rmmhunt.hunt import DEFAULT_CATEGORIES
-from rmmhunt.normalise import parse_time
+from rmmhunt.normalise import check_time_format, parse_time
 from rmmhunt.readers.base import ReadOptions
 from rmmhunt.report.model import RunSummary
 from rmmhunt.report.safety import terminal_text
 from rmmhunt.report.table import render_summary_text
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class ExitCode(IntEnum):
@@ -28,6 +33,7 @@ class ExitCode(IntEnum):
     NO_INPUT = 4
     CONFIG = 5
     INTERNAL = 70
+    PIPE_CLOSED = 141
 
 
 class UsageError(Exception):
@@ -37,6 +43,16 @@ class UsageError(Exception):
 def print_error(message: str) -> None:
     """Write an error line to stderr, with control characters made visible."""
     sys.stderr.write(f"rmmhunt: error: {terminal_text(message)}\n")
+
+
+def print_problems(error: CatalogValidationError) -> None:
+    """Write a catalog error with one line per problem, each line escaped on its own."""
+    sys.stderr.write(
+        f"rmmhunt: error: {len(error.problems)} problem(s) in the catalog; "
+        f"{terminal_text(error.hint or '')}:\n"
+    )
+    for problem in error.problems:
+        sys.stderr.write(f"  {terminal_text(str(problem))}\n")
 
 
 def print_warning(message: str) -> None:
@@ -53,14 +69,81 @@ def write_output(text: str, output: Path | None, option: str = "--output") -> No
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
-        return
+    else:
+        write_file(text, output, option)
+
+
+def write_file(text: str, path: Path, option: str = "--output") -> None:
+    """Write text to a file as UTF-8, raising UsageError when the file cannot be written."""
     try:
-        output.write_text(text, encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
     except OSError as error:
         reason = error.strerror or str(error)
         raise UsageError(
-            f"{option}: cannot write {output}: {reason}; choose a writable file path"
+            f"{option}: cannot write {path}: {reason}; choose a writable file path"
         ) from None
+
+
+def check_output_paths(outputs: Sequence[tuple[str, Path | None]], inputs: Sequence[str]) -> None:
+    """Raise UsageError for an output file that cannot be written or that is one of the inputs.
+
+    The CLI calls this before it reads any input, so that a long hunt does not lose its results
+    to a missing folder at the end, and an output never overwrites an input.
+
+    Args:
+        outputs: (option name, path or None) for each output option.
+        inputs: the input paths as given, where `-` is standard input.
+    """
+    given = [(option, path) for option, path in outputs if path is not None]
+    for option, path in given:
+        _check_writable(option, path)
+        source = _input_holding(path, inputs)
+        if source is not None:
+            raise UsageError(
+                f"{option}: {path} is an input (given as {source}), and inputs are never "
+                "modified; write the output to another file"
+            )
+
+    resolved = [path.resolve() for _, path in given]
+    if len(set(resolved)) < len(resolved):
+        options = " and ".join(option for option, _ in given)
+        raise UsageError(f"{options} name the same file; give each its own file")
+
+
+def _check_writable(option: str, path: Path) -> None:
+    folder = path.parent
+    if path.is_dir():
+        raise UsageError(f"{option}: {path} is a folder; give a file name")
+    if not folder.is_dir():
+        raise UsageError(
+            f"{option}: cannot write {path}: folder {folder} not found; "
+            "create it or choose another path"
+        )
+    # A new file needs write and search permission on its folder.
+    # NOTE: os.access grants root almost every write. A run as root can still fail to write at
+    # the end, on a read-only mount for example, and write_file reports that.
+    target, mode = (path, os.W_OK) if path.exists() else (folder, os.W_OK | os.X_OK)
+    if not os.access(target, mode):
+        raise UsageError(f"{option}: permission denied to write {path}; choose another path")
+
+
+def _input_holding(path: Path, inputs: Sequence[str]) -> str | None:
+    """Return the given input that is `path` or a folder that contains it, or None.
+
+    A file that does not exist yet cannot be read as an input of this run.
+    """
+    if not path.exists():
+        return None
+    for given in inputs:
+        source = Path(given)
+        if given == "-" or not source.exists():
+            continue
+        if source.is_dir():
+            if path.resolve().is_relative_to(source.resolve()):
+                return given
+        elif os.path.samefile(source, path):
+            return given
+    return None
 
 
 def add_catalog_option(parser: argparse.ArgumentParser) -> None:
@@ -92,14 +175,25 @@ def check_categories(categories: frozenset[str]) -> None:
         raise UsageError(f"--category: unknown categories {unknown}; choose from {sorted(known)}")
 
 
-def parse_cli_time(value: str | None, option: str) -> datetime | None:
-    """Parse an ISO 8601 option value; a time without a zone is UTC."""
+def parse_cli_time(value: str | None, option: str, *, end_of_day: bool = False) -> datetime | None:
+    """Parse an ISO 8601 option value: a date, a time, or an epoch number.
+
+    A time without a zone is UTC. A date alone is that day's start in UTC, or with `end_of_day`
+    its last microsecond, so that `--until 2025-03-12` includes the whole day.
+    """
     if value is None:
         return None
+    text = value.strip()
     try:
-        return parse_time(value)
-    except ValueError as error:
-        raise UsageError(f"{option}: {error}") from None
+        if _DATE_ONLY.fullmatch(text):
+            start = datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+            return start + timedelta(days=1, microseconds=-1) if end_of_day else start
+        return parse_time(text)
+    except (ValueError, OverflowError) as error:
+        raise UsageError(
+            f"{option}: {error}; write a date such as 2025-03-12 or a time such as "
+            "2025-03-12T09:14:03Z"
+        ) from None
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -133,22 +227,56 @@ def build_read_options(args: argparse.Namespace) -> ReadOptions:
     """Build the reader options from `add_input_options` arguments."""
     return ReadOptions(
         input_tz=parse_offset(args.input_tz),
-        input_time_format=args.input_time_format,
+        input_time_format=check_time_format_option(args.input_time_format),
         field_map=args.field_map,
     )
 
 
+# The world's time zones span UTC-12:00 to UTC+14:00 (IANA tz database: Etc/GMT+12 and
+# Pacific/Kiritimati).
+_MIN_OFFSET = timedelta(hours=-12)
+_MAX_OFFSET = timedelta(hours=14)
+
+
 def parse_offset(value: str | None) -> timedelta | None:
-    """Parse `--input-tz`: `UTC`, `Z`, `+HH:MM`, `-HHMM` or `+H`."""
+    """Parse `--input-tz` as a UTC offset between -12:00 and +14:00."""
     if value is None:
         return None
-    match = re.fullmatch(r"(?:UTC)?([+-])(\d{1,2}):?(\d{2})?", value.strip(), re.IGNORECASE)
-    if value.strip().upper() in ("UTC", "Z"):
+    text = value.strip()
+    if text.upper() in ("UTC", "Z"):
         return timedelta(0)
+    match = re.fullmatch(r"(?:UTC)?([+-])(\d{1,2}):?(\d{2})?", text, re.IGNORECASE)
     if not match:
         raise UsageError(f"--input-tz: invalid offset {value!r}; write it as +HH:MM or -HH:MM")
-    sign = -1 if match[1] == "-" else 1
-    return sign * timedelta(hours=int(match[2]), minutes=int(match[3] or 0))
+
+    hours, minutes = int(match[2]), int(match[3] or 0)
+    if minutes > 59:
+        raise UsageError(f"--input-tz: invalid offset {value!r}; the minutes must be 00 to 59")
+    offset = (-1 if match[1] == "-" else 1) * timedelta(hours=hours, minutes=minutes)
+    if not _MIN_OFFSET <= offset <= _MAX_OFFSET:
+        raise UsageError(
+            f"--input-tz: offset {value!r} is outside -12:00 to +14:00, the range of time zones"
+        )
+    return offset
+
+
+def check_time_format_option(value: str | None) -> str | None:
+    """Check `--input-time-format` before any input is read."""
+    if value is None:
+        return None
+    try:
+        check_time_format(value)
+    except ValueError as error:
+        raise UsageError(f"--input-time-format: {error}") from None
+    return value
+
+
+def check_paths(paths: Sequence[str], args: argparse.Namespace) -> None:
+    """Reject a second `-` and unusable output files before any input is read."""
+    if list(paths).count("-") > 1:
+        raise UsageError("- (standard input) is given more than once; it can be read only once")
+    outputs = [("--output", args.output), ("--summary-json", args.summary_json)]
+    check_output_paths(outputs, paths)
 
 
 def report_summary(args: argparse.Namespace, summary: RunSummary) -> None:
@@ -164,6 +292,8 @@ def report_summary(args: argparse.Namespace, summary: RunSummary) -> None:
         hidden = summary.warning_count - len(summary.warnings)
         print_warning(f"{hidden} more warning(s) not shown")
     sys.stderr.write(render_summary_text(summary))
+    if summary.files_read == 0 and summary.files_failed == 0:
+        print_error("no input files found: the given folders and archives contain no files to read")
 
 
 def exit_code_for(summary: RunSummary) -> int:

@@ -16,6 +16,7 @@ from rmmhunt.cli.common import (
     add_input_options,
     build_read_options,
     check_categories,
+    check_paths,
     exit_code_for,
     parse_categories,
     parse_cli_time,
@@ -71,18 +72,45 @@ def _add_hunt_arguments(hunt: argparse.ArgumentParser) -> None:
         help="tool categories to hunt (repeatable, comma-separated, or 'all'); "
         "default: rmm,remote-desktop",
     )
-    hunt.add_argument("--since", help="only events at or after this ISO 8601 time (UTC if no zone)")
-    hunt.add_argument("--until", help="only events at or before this ISO 8601 time")
-    hunt.add_argument(
-        "--host", action="append", default=[], help="only these hosts (glob, repeatable)"
-    )
-    hunt.add_argument(
-        "--user", action="append", default=[], help="only these users (glob, repeatable)"
-    )
+    _add_filter_arguments(hunt)
     hunt.add_argument("--format", choices=OUTPUT_FORMATS, default="table", help="output format")
-    hunt.add_argument("--output", type=Path, help="write the alerts to FILE instead of stdout")
+    hunt.add_argument(
+        "--output", type=Path, metavar="FILE", help="write the alerts to FILE instead of stdout"
+    )
     add_input_options(hunt)
     _add_triage_arguments(hunt)
+
+
+def _add_filter_arguments(hunt: argparse.ArgumentParser) -> None:
+    hunt.add_argument(
+        "--since",
+        metavar="TIME",
+        help="only events at or after this ISO 8601 time (UTC if no zone); "
+        "a date alone is the start of that day in UTC",
+    )
+    hunt.add_argument(
+        "--until",
+        metavar="TIME",
+        help="only events at or before this ISO 8601 time (UTC if no zone); "
+        "a date alone includes that whole day in UTC",
+    )
+    hunt.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="only hosts whose full name or short name (before the first dot) matches "
+        "(repeatable); case-insensitive, * matches any characters and ? one character, "
+        "and every other character, [ and ] included, is literal",
+    )
+    hunt.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="only events whose actor or process user name matches (repeatable); "
+        "same pattern syntax as --host, so write DOMAIN\\user or *\\user",
+    )
 
 
 def _add_triage_arguments(hunt: argparse.ArgumentParser) -> None:
@@ -118,6 +146,7 @@ def _add_triage_arguments(hunt: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the hunt and return the exit code."""
+    check_paths(args.paths, args)
     if args.hunt is not None:
         return huntfile.run_command(args)
     if args.now is not None:
@@ -130,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
         profile=args.profile or "default",
         categories=categories,
         since=parse_cli_time(args.since, "--since"),
-        until=parse_cli_time(args.until, "--until"),
+        until=parse_cli_time(args.until, "--until", end_of_day=True),
         hosts=tuple(args.host),
         users=tuple(args.user),
     )

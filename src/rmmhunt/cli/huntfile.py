@@ -44,7 +44,7 @@ def run_command(args: argparse.Namespace) -> int:
         profile=f"hunt {hunt.id}",
         categories=frozenset(),
         since=parse_cli_time(args.since, "--since"),
-        until=parse_cli_time(args.until, "--until"),
+        until=parse_cli_time(args.until, "--until", end_of_day=True),
         hosts=tuple(args.host),
         users=tuple(args.user),
     )

@@ -15,6 +15,7 @@ from rmmhunt.cli.common import (
     UsageError,
     add_input_options,
     build_read_options,
+    check_paths,
     exit_code_for,
     parse_cli_time,
     print_warning,
@@ -72,6 +73,7 @@ def add_parser(commands: Any) -> None:
 def run_command(args: argparse.Namespace) -> int:
     """Run the query and return the exit code."""
     source, paths = _query_and_paths(args)
+    check_paths(paths, args)
     now = parse_cli_time(args.now, "--now")
 
     # Parse and compile before reading any input, so that a bad query fails fast.

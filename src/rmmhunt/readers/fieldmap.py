@@ -26,10 +26,10 @@ from typing import Final, Literal
 
 import pyarrow as pa
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from rmmhunt.errors import InputError
-from rmmhunt.normalise import clean_text, image_name, parse_int
+from rmmhunt.normalise import check_time_format, clean_text, image_name, parse_int
 from rmmhunt.readers._edr_records import (
     RawRecord,
     RecordRejected,
@@ -60,6 +60,13 @@ class FieldMap(BaseModel):
     constants: dict[str, str | int | bool] = {}
     time_format: str | None = None
 
+    @field_validator("time_format")
+    @classmethod
+    def _check_time_format(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_time_format(value)
+        return value
+
 
 def load_field_map(path: Path) -> FieldMap:
     """Load and validate a field map, raising InputError with the map's file and line."""
@@ -78,6 +85,12 @@ def load_field_map(path: Path) -> FieldMap:
         raise InputError(
             f"invalid YAML in the field map: {error}", path=display, line=line
         ) from error
+    except RecursionError:
+        # PyYAML composes nested collections recursively, so deep nesting exhausts the stack.
+        raise InputError(
+            "invalid YAML in the field map: the collections are nested too deeply to parse",
+            path=display,
+        ) from None
     if not isinstance(data, dict):
         raise InputError(
             "invalid field map: expected a mapping with `format` and `fields`",

@@ -41,6 +41,16 @@ def terminal_text(value: str) -> str:
     return _LINE_BREAKS.sub(_escape, text)
 
 
+def unsafe_character(value: str, *, multiline: bool = False) -> str | None:
+    """Return the first character that `terminal_text` would escape, written as an escape.
+
+    With `multiline`, tabs and line feeds are allowed, as in free prose. Returns None when
+    the text has no such character.
+    """
+    match = _UNSAFE.search(value) or (None if multiline else _LINE_BREAKS.search(value))
+    return _escape(match) if match else None
+
+
 def json_text(text: str) -> str:
     """Escape controls and bidi characters in rendered JSON as `\\uXXXX`.
 
