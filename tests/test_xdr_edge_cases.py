@@ -86,7 +86,7 @@ def test_array_syntax_error_keeps_earlier_rows() -> None:
 
     assert len(rows) == 1
     assert stats.skipped["malformed_record"] == 1
-    assert stats.warnings[0].startswith("export.dat:3: invalid JSON")
+    assert stats.warnings[0].startswith("export.dat:3:20: invalid JSON")
 
 
 def test_array_non_object_element_is_skipped() -> None:
@@ -369,3 +369,12 @@ def test_array_reader_does_not_close_stream() -> None:
     source = source_of(json.dumps([BASE]).encode())
     list(XdrJsonReader().read(source, ReadStats(), ReadOptions()))
     assert not source.stream.closed
+
+
+def test_one_line_array_error_names_column() -> None:
+    data = json.dumps([BASE, BASE]).encode()[:-1] + b', {"agent_hostname": oops}]'
+    rows, stats = read(XdrJsonReader(), data)
+
+    column = data.index(b"oops") + 1
+    assert len(rows) == 2
+    assert stats.warnings[0].startswith(f"export.dat:1:{column}: invalid JSON")

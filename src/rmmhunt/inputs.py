@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import json
 import os
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from typing import IO, BinaryIO
 
 from rmmhunt.errors import InputError
 from rmmhunt.readers.base import HEAD_SIZE, InputFile, Reader
+from rmmhunt.readers.jsondecode import raw_decode
 
 SPOOL_MEMORY_BYTES = 64 * 1024 * 1024
 """Archive members and stdin stay in memory up to this size, then spill to a temporary file."""
@@ -316,10 +316,9 @@ def _printable_prefix(head: bytes, limit: int = 16) -> str:
 def _sniff_keys(head: bytes) -> str | None:
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
     if text.startswith(("{", "[")):
-        decoder = json.JSONDecoder()
         body = text.lstrip("[ \t\r\n")
         try:
-            value, _ = decoder.raw_decode(body)
+            value, _ = raw_decode(body)
         except ValueError:
             return None
         if isinstance(value, dict):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Protocol
 
 from rmmhunt.errors import InputError
 from rmmhunt.readers.base import InputFile, ReadStats
+from rmmhunt.readers.jsondecode import JsonDepthError, loads, raw_decode
 from rmmhunt.schema import Row
 
 Unwrap = Callable[[dict[str, object]], list[object] | None]
@@ -153,7 +153,7 @@ def _first_line_is_json(head: bytes) -> bool:
     if not newline and len(head) >= 64 * 1024:
         return False
     try:
-        json.loads(first_line)
+        loads(first_line)
     except ValueError:
         return False
     return True
@@ -166,7 +166,7 @@ def _ndjson_records(source: InputFile, unwrap: Unwrap | None) -> Iterator[RawRec
             if not line.strip():
                 continue
             try:
-                value = json.loads(line)
+                value = loads(line)
             except ValueError as error:
                 index += 1
                 yield RawRecord(None, index, line_number, f"invalid JSON: {error}")
@@ -187,7 +187,7 @@ def _document_records(source: InputFile, unwrap: Unwrap | None) -> Iterator[RawR
         return
 
     try:
-        value = json.loads(text)
+        value = loads(text)
     except ValueError as error:
         raise InputError(
             f"invalid JSON document: {error}",
@@ -200,7 +200,6 @@ def _document_records(source: InputFile, unwrap: Unwrap | None) -> Iterator[RawR
 
 def _array_records(text: str, position: int, unwrap: Unwrap | None) -> Iterator[RawRecord]:
     """Decode a top-level array element by element, so that each record keeps its line."""
-    decoder = json.JSONDecoder()
     line, counted_to, index = 1, 0, 0
     while True:
         position = _skip_blank(text, position)
@@ -209,15 +208,26 @@ def _array_records(text: str, position: int, unwrap: Unwrap | None) -> Iterator[
         line += text.count("\n", counted_to, position)
         counted_to = position
         try:
-            value, position = decoder.raw_decode(text, position)
+            value, position = raw_decode(text, position)
+        except JsonDepthError as error:
+            index += 1
+            if error.end is None:
+                yield RawRecord(
+                    None, index, line, f"invalid JSON, rest of the array not read: {error}"
+                )
+                return
+            # The element's brackets balance, so reading resumes after it.
+            yield RawRecord(None, index, line, f"invalid JSON: {error}")
+            position = error.end
         except ValueError as error:
             # The array cannot be resynchronised after a syntax error, so the rest is not read.
             index += 1
             yield RawRecord(None, index, line, f"invalid JSON, rest of the array not read: {error}")
             return
-        for item in _expand(value, unwrap):
-            index += 1
-            yield _record_from_value(item, index, line)
+        else:
+            for item in _expand(value, unwrap):
+                index += 1
+                yield _record_from_value(item, index, line)
 
         position = _skip_blank(text, position)
         if text[position : position + 1] == ",":

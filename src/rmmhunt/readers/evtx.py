@@ -9,7 +9,6 @@ The record header's timestamp is never used, because some real files contain 160
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterator, Mapping
@@ -30,6 +29,7 @@ from rmmhunt.readers.evtxchunks import (
     parse_file_header,
     scan_chunks,
 )
+from rmmhunt.readers.jsondecode import loads
 from rmmhunt.readers.winevent import WinEvent, map_win_event
 from rmmhunt.schema import Row
 
@@ -175,7 +175,7 @@ def _map_record(record: Mapping[str, Any], source: InputFile) -> Row | str:
     """Decode one record's JSON and map it, or return a skip reason."""
     record_id = record["event_record_id"]
     try:
-        document = json.loads(record["data"])
+        document = loads(record["data"])
     except ValueError:
         logger.debug("invalid JSON for record %s in %s", record_id, source.display)
         return SKIP_RECORD_PARSE_ERROR

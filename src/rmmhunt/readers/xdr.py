@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Final
 
 from rmmhunt.errors import InputError
 from rmmhunt.readers.base import InputFile, Reader, ReadOptions, ReadStats
+from rmmhunt.readers.jsondecode import loads
 from rmmhunt.readers.xdr_json import (
     UTF8_BOM,
     ArraySyntaxError,
@@ -155,6 +156,16 @@ class XdrJsonReader:
 
         try:
             for element in iter_array(source.stream):
+                if element.error is not None:
+                    located = InputError(
+                        f"element {element.index}: {element.error}",
+                        path=source.display,
+                        line=element.line,
+                        hint="the element is skipped",
+                    )
+                    stats.warn(located)
+                    stats.skip("malformed_record")
+                    continue
                 row = _emit_row(
                     element.value,
                     element.index,
@@ -174,6 +185,7 @@ class XdrJsonReader:
                     f"{error.message}; the rest of the file is not read",
                     path=source.display,
                     line=error.line,
+                    column=error.column,
                     hint="fix the JSON at that line, or export the rows again as NDJSON",
                 )
             )
@@ -207,7 +219,7 @@ class XdrNdjsonReader:
                 continue
 
             try:
-                record = json.loads(text)
+                record = loads(text)
             except json.JSONDecodeError as error:
                 stats.warn(
                     InputError(
@@ -377,7 +389,7 @@ def _load_reply(source: InputFile) -> Mapping[str, object]:
 
     text = source.stream.read().removeprefix(UTF8_BOM).decode("utf-8", errors="surrogateescape")
     try:
-        document = json.loads(text)
+        document = loads(text)
     except json.JSONDecodeError as error:
         raise InputError(
             f"invalid JSON in XQL reply: {error.msg}",
