@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import io
 import os
+import stat
 import sys
 import tempfile
 import zipfile
@@ -72,19 +73,32 @@ class InputFailure:
 
 
 @dataclass
+class SkippedPath:
+    """A directory entry that was not read, and why; the summary lists it."""
+
+    path: str
+    reason: str
+
+
+@dataclass
 class Discovery:
-    """What input discovery found: files to read, their hashes, and files that failed."""
+    """What input discovery found: files to read, their hashes, files that failed, and skips."""
 
     inputs: list[InputRecord] = field(default_factory=list)
     failures: list[InputFailure] = field(default_factory=list)
+    skipped: list[SkippedPath] = field(default_factory=list)
 
 
 def iter_paths(paths: list[str], discovery: Discovery) -> Iterator[tuple[str, Path | None]]:
     """Expand the given paths: directories recursively in sorted order, `-` as standard input.
 
     Yields `(display, path)` pairs; `path` is None for standard input. Paths that do not exist or
-    cannot be listed are added to `discovery.failures`.
+    cannot be listed are added to `discovery.failures`. Inside directories, hidden files are read
+    and symbolic links to directories are followed, but each real directory is walked once, and
+    entries that are not regular files (FIFOs, sockets, devices) are listed in
+    `discovery.skipped` rather than opened, because opening a FIFO blocks until a writer appears.
     """
+    walked: set[tuple[int, int]] = set()
     for given in paths:
         if given == "-":
             yield "-", None
@@ -92,7 +106,7 @@ def iter_paths(paths: list[str], discovery: Discovery) -> Iterator[tuple[str, Pa
 
         path = Path(given)
         if path.is_dir():
-            yield from _walk_directory(path, discovery)
+            yield from _walk_directory(path, discovery, walked)
         elif path.is_file():
             yield str(path), path
         elif path.exists():
@@ -103,18 +117,66 @@ def iter_paths(paths: list[str], discovery: Discovery) -> Iterator[tuple[str, Pa
             )
 
 
-def _walk_directory(root: Path, discovery: Discovery) -> Iterator[tuple[str, Path]]:
-    def on_error(error: OSError) -> None:
-        discovery.failures.append(
-            InputFailure(str(error.filename or root), f"cannot list directory: {error.strerror}")
-        )
+def _walk_directory(
+    root: Path, discovery: Discovery, walked: set[tuple[int, int]]
+) -> Iterator[tuple[str, Path]]:
+    # A stack rather than os.walk, because os.walk either ignores links to directories or
+    # follows them without loop protection. Entries are pushed in reverse to pop sorted.
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        try:
+            status = directory.stat()
+            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+        except OSError as error:
+            reason = f"cannot list directory: {error.strerror or error}"
+            discovery.failures.append(InputFailure(str(directory), reason))
+            continue
 
-    for directory, subdirs, files in os.walk(root, onerror=on_error):
-        subdirs.sort()
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            yield str(Path(directory) / name), Path(directory) / name
+        identity = (status.st_dev, status.st_ino)
+        if identity in walked:
+            discovery.skipped.append(SkippedPath(str(directory), _ALREADY_WALKED))
+            continue
+        walked.add(identity)
+
+        subdirectories: list[Path] = []
+        for entry in entries:
+            path = Path(entry.path)
+            kind, reason = _classify_entry(entry)
+            if kind == "directory":
+                subdirectories.append(path)
+            elif kind == "file":
+                yield str(path), path
+            else:
+                discovery.skipped.append(SkippedPath(str(path), reason))
+        pending.extend(reversed(subdirectories))
+
+
+_ALREADY_WALKED = "directory already read through another path (a symbolic link or a loop)"
+
+
+def _classify_entry(entry: os.DirEntry[str]) -> tuple[str, str]:
+    """Return `("file", "")`, `("directory", "")`, or `("skip", reason)`, following links."""
+    try:
+        status = entry.stat(follow_symlinks=True)
+    except FileNotFoundError:
+        return "skip", "broken symbolic link: its target does not exist"
+    except OSError as error:
+        return "skip", f"cannot read the file status: {error.strerror or error}"
+
+    if stat.S_ISDIR(status.st_mode):
+        return "directory", ""
+    if stat.S_ISREG(status.st_mode):
+        return "file", ""
+    if stat.S_ISFIFO(status.st_mode):
+        kind = "a FIFO (named pipe)"
+    elif stat.S_ISSOCK(status.st_mode):
+        kind = "a socket"
+    elif stat.S_ISCHR(status.st_mode) or stat.S_ISBLK(status.st_mode):
+        kind = "a device"
+    else:
+        kind = "a special file"
+    return "skip", f"not a regular file but {kind}; copy its content to a file to read it"
 
 
 def open_inputs(display: str, path: Path | None, discovery: Discovery) -> Iterator[InputFile]:
@@ -343,6 +405,7 @@ __all__ = [
     "Discovery",
     "InputFailure",
     "InputRecord",
+    "SkippedPath",
     "copy_limit_note",
     "describe_unknown",
     "detect_reader",

@@ -28,7 +28,7 @@ from rmmhunt.inputs import (
 )
 from rmmhunt.readers.base import InputFile, Reader, ReadOptions, ReadStats
 from rmmhunt.readers.registry import all_readers
-from rmmhunt.report.model import FailedFile, InputEntry, RunSummary
+from rmmhunt.report.model import FailedFile, InputEntry, RunSummary, SkippedFile
 from rmmhunt.triage import TriageOptions, add_triage_counts, triage
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,7 @@ def build_summary(
         files_read=loaded.files_read,
         files_failed=len(discovery.failures),
         failed_files=[FailedFile(path=f.path, reason=f.reason) for f in discovery.failures],
+        skipped_files=[SkippedFile(path=s.path, reason=s.reason) for s in discovery.skipped],
         records_read=stats.records_read,
         records_normalised=stats.records_normalised,
         records_skipped=dict(sorted(stats.skipped.items())),

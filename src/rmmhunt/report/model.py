@@ -16,6 +16,15 @@ class FailedFile(BaseModel):
     reason: str
 
 
+class SkippedFile(BaseModel):
+    """A directory entry that was not read, such as a FIFO or a second link to one directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    reason: str
+
+
 class InputEntry(BaseModel):
     """An input file on disk (or standard input) with its SHA-256."""
 
@@ -39,6 +48,7 @@ class RunSummary(BaseModel):
     files_read: int = 0
     files_failed: int = 0
     failed_files: list[FailedFile] = Field(default_factory=list)
+    skipped_files: list[SkippedFile] = Field(default_factory=list)
     records_read: int = 0
     records_normalised: int = 0
     records_skipped: dict[str, int] = Field(default_factory=dict)
