@@ -72,8 +72,15 @@ def load_inputs(
             _read_one(source, readers, options, result)
 
     result.dataset.finalise(dedup=dedup)
+    _warn_conflicts(result)
     prepare_dataset(result.dataset)
     return result
+
+
+def _warn_conflicts(result: LoadResult) -> None:
+    # Each warning is located at the first copy's file; the message names every copy.
+    for conflict in result.dataset.duplicate_conflicts:
+        result.stats.warn(InputError(conflict.describe(), path=conflict.first_file))
 
 
 def default_readers(options: ReadOptions) -> list[Reader]:
@@ -154,6 +161,7 @@ def build_summary(
         records_normalised=stats.records_normalised,
         records_skipped=dict(sorted(stats.skipped.items())),
         duplicates_merged=dataset.duplicates_removed,
+        duplicates_conflicting=dataset.conflicting_events,
         events_without_time=dataset.count_rows("_time IS NULL"),
         events_by_kind=dataset.count_events_by_kind(),
         formats=dict(sorted(loaded.formats.items())),
@@ -198,6 +206,14 @@ def runtime_notes(loaded: LoadResult) -> list[str]:
         notes.append(
             f"{lost} EVTX record(s) or chunk(s) were lost to damage; a chunk whose header is "
             "unreadable counts once, whatever it held"
+        )
+
+    conflicting = dataset.conflicting_events
+    if conflicting:
+        described = len(dataset.duplicate_conflicts)
+        notes.append(
+            f"{conflicting} event(s) have copies with the same event_id and time but different "
+            f"content; each copy was kept and hunted (the first {described} are in the warnings)"
         )
 
     untimed = dataset.count_rows("_time IS NULL")

@@ -53,6 +53,8 @@ class RunSummary(BaseModel):
     records_normalised: int = 0
     records_skipped: dict[str, int] = Field(default_factory=dict)
     duplicates_merged: int = 0
+    duplicates_conflicting: int = 0
+    """Events whose copies share an `event_id` and time but differ in content; not merged."""
     events_without_time: int = 0
     events_by_kind: dict[str, int] = Field(default_factory=dict)
     formats: dict[str, int] = Field(default_factory=dict)

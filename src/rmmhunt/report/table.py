@@ -141,6 +141,7 @@ def render_summary_text(summary: RunSummary) -> str:
         f"records: {summary.records_read} read, {summary.records_normalised} normalised, "
         f"{sum(summary.records_skipped.values())} skipped ({skipped or 'none'})",
         f"events: {kinds or 'none'}; {summary.duplicates_merged} duplicate(s) merged; "
+        f"{summary.duplicates_conflicting} conflicting duplicate(s) kept apart; "
         f"{summary.events_without_time} without a time",
         f"alerts: {summary.alerts} ({alerts or 'none'})",
     ]
@@ -149,8 +150,8 @@ def render_summary_text(summary: RunSummary) -> str:
         lines.append(f"failed: {terminal_text(failure.path)}: {terminal_text(failure.reason)}")
     if len(summary.failed_files) > 20:
         lines.append(f"failed: ... and {len(summary.failed_files) - 20} more (see --summary-json)")
-    for skipped in summary.skipped_files[:20]:
-        lines.append(f"skipped: {terminal_text(skipped.path)}: {terminal_text(skipped.reason)}")
+    for entry in summary.skipped_files[:20]:
+        lines.append(f"skipped: {terminal_text(entry.path)}: {terminal_text(entry.reason)}")
     if len(summary.skipped_files) > 20:
         more = len(summary.skipped_files) - 20
         lines.append(f"skipped: ... and {more} more (see --summary-json)")
