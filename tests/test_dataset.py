@@ -148,3 +148,17 @@ def test_no_dedup_reports_no_conflicts() -> None:
     dataset.finalise(dedup=False)
 
     assert dataset.conflicting_events == 0
+
+
+def test_events_by_kind_add_up() -> None:
+    dataset = Dataset()
+    dataset.add(_row("1", 1, "a", event_type="PROCESS", event_sub_type="PROCESS_START"))
+    dataset.add(_row("2", 1, "a", event_type="EVENT_LOG", action_evtlog_event_id=4624))
+    dataset.add(_row("3", 1, "a", event_type="PROCESS", event_sub_type="PROCESS_ACCESS"))
+    dataset.add(_row("4", 1, "a"))
+
+    dataset.finalise()
+    kinds = dataset.count_events_by_kind()
+
+    assert kinds["other"] == 3
+    assert sum(kinds.values()) == dataset.count_rows()

@@ -44,6 +44,10 @@ EVENT_KINDS: Final[dict[str, str]] = {
 }
 
 
+OTHER_KIND: Final = "other"
+"""The kind in `events_by_kind` for events that match none of EVENT_KINDS."""
+
+
 class Dataset:
     """An in-process DuckDB database holding the `xdr_data` table."""
 
@@ -188,13 +192,16 @@ class Dataset:
         ]
 
     def count_events_by_kind(self) -> dict[str, int]:
-        """Count the dataset's events by kind, for the summary."""
+        """Count the dataset's events by kind, for the summary.
+
+        The kinds do not overlap, and `other` counts the rows of no kind (such as Sysmon process
+        access or image load events), so the counts add up to the number of rows.
+        """
         counts: dict[str, int] = {}
         for kind, condition in EVENT_KINDS.items():
-            result = self.connection.execute(
-                f"SELECT count(*) FROM {TABLE} WHERE {condition}"
-            ).fetchone()
-            counts[kind] = int(result[0]) if result else 0
+            counts[kind] = self.count_rows(condition)
+        any_kind = " OR ".join(f"({condition})" for condition in EVENT_KINDS.values())
+        counts[OTHER_KIND] = self.count_rows(f"NOT coalesce({any_kind}, false)")
         return counts
 
     def count_rows(self, condition: str = "TRUE") -> int:

@@ -135,6 +135,16 @@ def _read_one(
 
     result.files_read += 1
     result.formats[reader.format_name] += 1
+    _record_format(result.discovery, reader.format_name)
+
+
+def _record_format(discovery: Discovery, format_name: str) -> None:
+    # open_inputs appends a file's record before it yields the file's streams, so the last
+    # record is the one that this stream came from.
+    record = discovery.inputs[-1]
+    formats = set(record.format.split(", ")) if record.format else set()
+    formats.add(format_name)
+    record.format = ", ".join(sorted(formats))
 
 
 def build_summary(
@@ -168,7 +178,9 @@ def build_summary(
         alerts=len(alerts),
         alerts_by_kind={kind: alerts_by_kind.get(kind, 0) for kind in _alert_kinds(alerts)},
         inputs=[
-            InputEntry(path=i.path, sha256=i.sha256, size=i.size, members=i.members)
+            InputEntry(
+                path=i.path, sha256=i.sha256, size=i.size, format=i.format, members=i.members
+            )
             for i in discovery.inputs
         ],
         warnings=stats.warnings,

@@ -30,7 +30,12 @@ from rmmhunt.readers.evtxchunks import (
     scan_chunks,
 )
 from rmmhunt.readers.jsondecode import loads
-from rmmhunt.readers.winevent import WinEvent, map_win_event
+from rmmhunt.readers.winevent import (
+    SKIP_MISSING_REQUIRED_FIELD,
+    WinEvent,
+    map_win_event,
+    missing_field_message,
+)
 from rmmhunt.schema import Row
 
 logger = logging.getLogger(__name__)
@@ -84,7 +89,7 @@ class EvtxReader:
                 break
 
             ledger.add_record(record["event_record_id"])
-            result = _map_record(record, source)
+            result = _map_record(record, source, stats)
             if isinstance(result, str):
                 stats.skip(result)
             else:
@@ -171,7 +176,7 @@ def _count_gaps(ledger: ChunkLedger, source: InputFile, stats: ReadStats) -> Non
         )
 
 
-def _map_record(record: Mapping[str, Any], source: InputFile) -> Row | str:
+def _map_record(record: Mapping[str, Any], source: InputFile, stats: ReadStats) -> Row | str:
     """Decode one record's JSON and map it, or return a skip reason."""
     record_id = record["event_record_id"]
     try:
@@ -181,9 +186,13 @@ def _map_record(record: Mapping[str, Any], source: InputFile) -> Row | str:
         return SKIP_RECORD_PARSE_ERROR
 
     event = win_event_from_json(document, fallback_record_id=record_id)
-    return map_win_event(
+    result = map_win_event(
         event, source_format="evtx", source_file=source.display, source_record=str(record_id)
     )
+    if result == SKIP_MISSING_REQUIRED_FIELD:
+        message = missing_field_message(event, f"record {record_id}")
+        stats.warn(InputError(message, path=source.display))
+    return result
 
 
 def win_event_from_json(document: Mapping[str, Any], *, fallback_record_id: int | None) -> WinEvent:

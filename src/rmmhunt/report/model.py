@@ -33,6 +33,9 @@ class InputEntry(BaseModel):
     path: str
     sha256: str | None
     size: int | None
+    format: str | None = None
+    """The reader's format name, or several joined by ", " for an archive of mixed members."""
+
     members: int = 0
 
 
