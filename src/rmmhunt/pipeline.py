@@ -213,11 +213,14 @@ def runtime_notes(loaded: LoadResult) -> list[str]:
             "process (the old field set, or TargetUserName '-')"
         )
 
-    lost = skipped.get("chunk_records_missing", 0) + skipped.get("chunk_parse_error", 0)
+    lost = sum(
+        skipped.get(reason, 0)
+        for reason in ("chunk_records_missing", "chunk_parse_error", "file_truncated")
+    )
     if lost:
         notes.append(
-            f"{lost} EVTX record(s) or chunk(s) were lost to damage; a chunk whose header is "
-            "unreadable counts once, whatever it held"
+            f"{lost} EVTX record(s) or chunk(s) were lost to damage or truncation; a chunk whose "
+            "header is unreadable or cut off counts once, whatever it held"
         )
 
     conflicting = dataset.conflicting_events

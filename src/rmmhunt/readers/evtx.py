@@ -9,6 +9,7 @@ The record header's timestamp is never used, because some real files contain 160
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from collections.abc import Iterator, Mapping
@@ -26,6 +27,9 @@ from rmmhunt.readers.evtxchunks import (
     FILE_HEADER_SIZE,
     FILE_MAGIC,
     ChunkLedger,
+    FileHeader,
+    Truncation,
+    find_truncation,
     parse_file_header,
     scan_chunks,
 )
@@ -43,6 +47,7 @@ logger = logging.getLogger(__name__)
 SKIP_RECORD_PARSE_ERROR: Final = "record_parse_error"
 SKIP_CHUNK_PARSE_ERROR: Final = "chunk_parse_error"
 SKIP_CHUNK_RECORDS_MISSING: Final = "chunk_records_missing"
+SKIP_FILE_TRUNCATED: Final = "file_truncated"
 
 # pyevtx-rs 0.14 names the chunk or record in most of its error messages.
 _CHUNK_NUMBER: Final = re.compile(r"chunk number (\d+)")
@@ -65,7 +70,7 @@ class EvtxReader:
         Raises:
             InputError: when the file header is missing, truncated or invalid.
         """
-        _check_file_header(source)
+        header = _check_file_header(source)
         scan = scan_chunks(source.stream)
         ledger = ChunkLedger(scan.chunks)
         try:
@@ -97,12 +102,13 @@ class EvtxReader:
                 yield result
 
         _count_gaps(ledger, source, stats)
+        _count_truncation(find_truncation(header, scan), source, stats)
 
 
-def _check_file_header(source: InputFile) -> None:
+def _check_file_header(source: InputFile) -> FileHeader:
     head = source.head[:FILE_HEADER_FIELDS_SIZE]
     try:
-        parse_file_header(head)
+        return parse_file_header(head)
     except ValueError as error:
         first_bytes = source.head[:16].hex(" ") if source.head else "nothing (the file is empty)"
         raise InputError(
@@ -174,6 +180,34 @@ def _count_gaps(ledger: ChunkLedger, source: InputFile, stats: ReadStats) -> Non
                 hint="the chunk was recovered or not closed cleanly",
             )
         )
+
+
+def _count_truncation(truncation: Truncation, source: InputFile, stats: ReadStats) -> None:
+    """Count the records that a cut-off file lost after its last chunk, and warn once."""
+    if not truncation.missing_records and not truncation.missing_chunks:
+        return
+    end = source.stream.seek(0, io.SEEK_END)
+    source.stream.seek(0)
+
+    if truncation.missing_records:
+        lost = truncation.missing_records
+        what = f"{lost} record(s) after record id {truncation.last_record_id} are missing"
+    else:
+        # NOTE: the records of chunks lost before any chunk header, or of the older chunks of a
+        # log that wrapped around, cannot be numbered, so each missing chunk counts once.
+        lost = truncation.missing_chunks
+        what = f"{lost} chunk(s) are missing; each counts once, whatever it held"
+
+    stats.skip(SKIP_FILE_TRUNCATED, lost)
+    stats.warn(
+        InputError(
+            f"the file header lists {truncation.listed_chunks} chunk(s) and next record id "
+            f"{truncation.next_record_id}, but the data ends at this offset, so {what}",
+            path=source.display,
+            offset=end,
+            hint="the file was cut off while copying; copy it again from the source",
+        )
+    )
 
 
 def _map_record(record: Mapping[str, Any], source: InputFile, stats: ReadStats) -> Row | str:
