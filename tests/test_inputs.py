@@ -117,7 +117,7 @@ def test_corrupt_archive_fails_alone(tmp_path: Path) -> None:
     assert list(contents) == [str(tmp_path / "good.json")]
     reasons = {Path(f.path).name: f.reason for f in discovery.failures}
     assert "invalid zip archive" in reasons["bad.zip"]
-    assert "invalid gzip data" in reasons["bad.gz"]
+    assert "damaged compressed data" in reasons["bad.gz"]
 
 
 def test_missing_path_is_a_failure(tmp_path: Path) -> None:
