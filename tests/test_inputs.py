@@ -295,3 +295,16 @@ def test_hidden_and_linked_files_are_read(tmp_path: Path) -> None:
     assert loaded.files_read == 2
     assert "files: 2 read, 0 failed, 1 skipped" in summary_text
     assert f"skipped: {collection / 'pipe'}: not a regular file" in summary_text
+
+
+def test_unknown_utf16_suggests_conversion(tmp_path: Path) -> None:
+    path = tmp_path / "unknown.ndjson"
+    path.write_bytes('{"some": "thing"}\r\n'.encode("utf-16"))
+
+    loaded = load_inputs([str(path)])
+    loaded.dataset.close()
+
+    [failure] = loaded.discovery.failures
+    assert "keys or header found: some" in failure.reason
+    assert "UTF-16" in failure.reason
+    assert "convert it to UTF-8" in failure.reason

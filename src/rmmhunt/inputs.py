@@ -27,6 +27,7 @@ from rmmhunt.discovery import Discovery, InputFailure, InputRecord, SkippedPath
 from rmmhunt.errors import InputError
 from rmmhunt.readers.base import InputFile, Reader
 from rmmhunt.readers.jsondecode import raw_decode
+from rmmhunt.readers.textstream import head_text, is_utf16
 
 # Capture formats that public data sets ship beside their event logs. Naming them in the message
 # shows that the file is out of scope rather than damaged. The magic numbers are those that
@@ -195,6 +196,11 @@ def describe_unknown(source: InputFile, readers: list[Reader]) -> str:
         keys = _sniff_keys(head)
         if keys:
             found += f"; keys or header found: {keys}"
+        if is_utf16(head):
+            found += (
+                "; the file is UTF-16 text, which only some readers accept: convert it to UTF-8 "
+                "(for example `iconv -f UTF-16 -t UTF-8`) and read it again"
+            )
     return f"no reader recognises this format (tried: {tried}); {found}"
 
 
@@ -205,7 +211,7 @@ def _printable_prefix(head: bytes, limit: int = 16) -> str:
 
 
 def _sniff_keys(head: bytes) -> str | None:
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    text = head_text(head).lstrip("\ufeff \t\r\n")
     if text.startswith(("{", "[")):
         body = text.lstrip("[ \t\r\n")
         try:

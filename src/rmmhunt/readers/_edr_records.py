@@ -18,7 +18,9 @@ from typing import Protocol
 
 from rmmhunt.errors import InputError
 from rmmhunt.readers.base import InputFile, ReadStats
+from rmmhunt.readers.csvtext import allow_large_fields, unclosed_quote_lines
 from rmmhunt.readers.jsondecode import JsonDepthError, loads, raw_decode
+from rmmhunt.readers.textstream import wrapper_encoding
 from rmmhunt.schema import Row
 
 Unwrap = Callable[[dict[str, object]], list[object] | None]
@@ -58,11 +60,15 @@ class RecordRejected(Exception):
 
 @contextmanager
 def text_stream(source: InputFile) -> Iterator[io.TextIOWrapper]:
-    """Open the binary stream as UTF-8 text from its start, leaving the stream open afterwards."""
+    """Open the binary stream as text from its start, leaving the stream open afterwards.
+
+    The encoding is UTF-8, or UTF-16 when the head shows it (see `textstream.detect_encoding`).
+    """
     source.stream.seek(0)
-    # NOTE: undecodable bytes become U+FFFD so that one bad byte never stops the file; UTF-16
-    # exports are not decoded and fail as unknown content.
-    wrapper = io.TextIOWrapper(source.stream, encoding="utf-8-sig", errors="replace", newline="")
+    # NOTE: undecodable bytes become U+FFFD so that one bad byte never stops the file. Detection
+    # of these formats reads the head as UTF-8, so most UTF-16 exports still fail as unknown.
+    encoding = wrapper_encoding(source.head)
+    wrapper = io.TextIOWrapper(source.stream, encoding=encoding, errors="replace", newline="")
     try:
         yield wrapper
     finally:
@@ -77,6 +83,7 @@ def looks_like_json(head: bytes) -> bool:
 
 def iter_csv(source: InputFile) -> Iterator[RawRecord]:
     """Yield one record per CSV row after the header line; blank lines are not records."""
+    allow_large_fields()
     with text_stream(source) as text:
         reader = csv.reader(text)
         try:
@@ -116,6 +123,18 @@ def _csv_rows(reader: _CsvRows, names: list[str]) -> Iterator[RawRecord]:
             yield RawRecord(None, index, start_line, f"invalid CSV row: {error}")
             continue
         if not values:
+            continue
+
+        swallowed = unclosed_quote_lines(values, len(names), start_line, reader.line_num)
+        if swallowed:
+            # Each swallowed line counts as one malformed record, and the first names the cause.
+            message = (
+                f"a quoted field opens on line {start_line} and runs unclosed to line "
+                f"{reader.line_num}, so {swallowed} lines were read as one row"
+            )
+            for offset in range(swallowed):
+                index += 1
+                yield RawRecord(None, index, start_line + offset, message)
             continue
 
         index += 1

@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Final
 
 from rmmhunt.errors import InputError
 from rmmhunt.readers.base import InputFile, Reader, ReadOptions, ReadStats
+from rmmhunt.readers.csvtext import allow_large_fields, unclosed_quote_lines
 from rmmhunt.readers.jsondecode import loads
+from rmmhunt.readers.textstream import head_text, is_utf16, wrapper_encoding
 from rmmhunt.readers.xdr_json import (
     UTF8_BOM,
     ArraySyntaxError,
@@ -66,12 +68,29 @@ def has_xdr_keys(keys: Iterable[str]) -> bool:
 
 
 def _head_text(head: bytes) -> str:
+    if is_utf16(head):
+        return head_text(head)
     # The head may end inside a multi-byte character, so decoding replaces rather than fails.
     return head.removeprefix(UTF8_BOM).decode("utf-8", errors="replace")
 
 
 def _is_empty(source: InputFile) -> bool:
-    return not source.head.removeprefix(UTF8_BOM).strip()
+    return not _head_text(source.head).strip()
+
+
+def _text_wrapper(source: InputFile, newline: str) -> io.TextIOWrapper:
+    """Wrap the input as text in its own encoding (UTF-8, or UTF-16 as Windows tools write it).
+
+    Invalid UTF-8 survives as lone surrogates, which the normaliser rejects per field. UTF-16
+    has no such escape, so its invalid bytes become U+FFFD.
+    """
+    utf16 = is_utf16(source.head)
+    return io.TextIOWrapper(
+        source.stream,
+        encoding=wrapper_encoding(source.head),
+        errors="replace" if utf16 else "surrogateescape",
+        newline=newline,
+    )
 
 
 def _empty_file_error(source: InputFile, format_name: str) -> InputError:
@@ -155,7 +174,7 @@ class XdrJsonReader:
             raise _unreadable_error(source, "a JSON array")
 
         try:
-            for element in iter_array(source.stream):
+            for element in iter_array(source.stream, encoding=wrapper_encoding(source.head)):
                 if element.error is not None:
                     located = InputError(
                         f"element {element.index}: {element.error}",
@@ -210,11 +229,18 @@ class XdrNdjsonReader:
         if _is_empty(source):
             raise _empty_file_error(source, "NDJSON")
 
-        for line_number, raw_line in enumerate(source.stream, start=1):
-            if line_number == 1:
-                raw_line = raw_line.removeprefix(UTF8_BOM)
-            # Invalid UTF-8 survives as lone surrogates, which the normaliser rejects per field.
-            text = raw_line.decode("utf-8", errors="surrogateescape").strip()
+        # Only LF ends a line, as in the binary file, so a stray CR stays inside its line.
+        wrapper = _text_wrapper(source, newline="\n")
+        try:
+            yield from self._read_lines(wrapper, source, stats, options)
+        finally:
+            wrapper.detach()  # the caller owns the binary stream and closes it
+
+    def _read_lines(
+        self, lines: Iterable[str], source: InputFile, stats: ReadStats, options: ReadOptions
+    ) -> Iterator[Row]:
+        for line_number, raw_line in enumerate(lines, start=1):
+            text = raw_line.strip()
             if not text:
                 continue
 
@@ -262,9 +288,9 @@ class XdrCsvReader:
         if _is_empty(source):
             raise _empty_file_error(source, "CSV")
 
-        text = io.TextIOWrapper(
-            source.stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
-        )
+        # The csv module needs newline="" to read line breaks inside quoted fields.
+        allow_large_fields()
+        text = _text_wrapper(source, newline="")
         try:
             yield from self._read_rows(csv.reader(text), source, stats, options)
         finally:
@@ -293,6 +319,14 @@ class XdrCsvReader:
 
             if not fields:
                 continue  # a blank line is no record
+            swallowed = unclosed_quote_lines(fields, len(header), start_line, records.line_num)
+            if swallowed:
+                message = (
+                    f"a quoted field opens on line {start_line} and runs unclosed to line "
+                    f"{records.line_num}, so {swallowed} lines were read as one row"
+                )
+                self._warn_malformed(source, stats, start_line, message, count=swallowed)
+                continue
             if len(fields) != len(header):
                 message = f"row has {len(fields)} fields but the header has {len(header)}"
                 self._warn_malformed(source, stats, start_line, message)
@@ -306,10 +340,14 @@ class XdrCsvReader:
                 yield row
 
     @staticmethod
-    def _warn_malformed(source: InputFile, stats: ReadStats, line: int, message: str) -> None:
+    def _warn_malformed(
+        source: InputFile, stats: ReadStats, line: int, message: str, count: int = 1
+    ) -> None:
         hint = "the row is skipped; check its quoting and field count"
+        if count > 1:
+            hint = f"the {count} lines are counted as skipped rows; check the quoting"
         stats.warn(InputError(message, path=source.display, line=line, hint=hint))
-        stats.skip("malformed_record")
+        stats.skip("malformed_record", count)
 
 
 class XdrApiReader:

@@ -110,18 +110,24 @@ class _Buffer:
 
 
 def iter_array(
-    stream: BinaryIO, *, chunk_chars: int = CHUNK_CHARS, max_element_chars: int = MAX_ELEMENT_CHARS
+    stream: BinaryIO,
+    *,
+    chunk_chars: int = CHUNK_CHARS,
+    max_element_chars: int = MAX_ELEMENT_CHARS,
+    encoding: str = "utf-8-sig",
 ) -> Iterator[ArrayElement]:
-    """Yield the elements of the top-level JSON array in a UTF-8 stream, one at a time.
+    """Yield the elements of the top-level JSON array in a text stream, one at a time.
 
     Bytes that are not valid UTF-8 reach the caller as lone surrogates (`surrogateescape`), so
-    the caller can reject that one element.
+    the caller can reject that one element. In UTF-16, which has no such escape, they become
+    U+FFFD.
 
     Raises:
         ArraySyntaxError: the text is not a JSON array from some point on. Elements before that
             point have been yielded.
     """
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    errors = "replace" if encoding.startswith("utf-16") else "surrogateescape"
+    text = io.TextIOWrapper(stream, encoding=encoding, errors=errors, newline="")
     try:
         yield from _iter_elements(_Buffer(text, chunk_chars), max_element_chars)
     finally:
