@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from rmmhunt.pipeline import LoadResult, load_inputs
-from rmmhunt.readers.jsondecode import MAX_JSON_DEPTH, JsonDepthError, loads, raw_decode
+from rmmhunt.readers.jsondecode import (
+    MAX_JSON_DEPTH,
+    JsonDepthError,
+    contains_placeholder,
+    loads,
+    loads_document,
+    raw_decode,
+)
 
 # Deep enough to exceed Python's default recursion limit of 1,000 while decoding.
 RECURSION_DEPTH = 5000
@@ -110,3 +117,51 @@ def test_raw_decode_finds_end_past_recursion() -> None:
         raw_decode(text)
 
     assert raised.value.end == len(deep)
+
+
+def _with_deep_row(original: Path, target: Path, path_to_rows: list[str]) -> None:
+    """Copy a wrapper document with a deep row inserted as the second row."""
+    document = json.loads(original.read_text(encoding="utf-8"))
+    rows = document
+    for key in path_to_rows:
+        rows = rows[key]
+    rows.insert(1, "DEEP-ROW")
+    text = json.dumps(document).replace('"DEEP-ROW"', _deep_object(RECURSION_DEPTH))
+    target.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("fixture", "path_to_rows"),
+    [
+        ("defender/api_response.json", ["Results"]),
+        ("xdr/query_results_reply.json", ["reply", "results", "data"]),
+    ],
+)
+def test_deep_row_in_wrapper_skipped_alone(
+    fixtures: Path, tmp_path: Path, fixture: str, path_to_rows: list[str]
+) -> None:
+    original = fixtures / fixture
+    damaged = tmp_path / original.name
+    _with_deep_row(original, damaged, path_to_rows)
+    baseline = _load(original)
+
+    loaded = _load(damaged)
+
+    assert not loaded.discovery.failures
+    assert loaded.stats.records_normalised == baseline.stats.records_normalised
+    assert loaded.stats.records_read == baseline.stats.records_read + 1
+    assert loaded.stats.skipped["malformed_record"] == 1
+    located = [w for w in loaded.stats.warnings if w.startswith(f"{damaged}: ")]
+    assert any("nested more than" in w for w in located), loaded.stats.warnings
+
+
+def test_loads_document_replaces_only_deep_values() -> None:
+    deep = "[" * (MAX_JSON_DEPTH + 5) + "]" * (MAX_JSON_DEPTH + 5)
+    text = '{"rows": [{"a": 1}, {"b": ' + deep + '}, {"c": "[{"}]}'
+
+    value, replaced = loads_document(text)
+
+    assert replaced == 1
+    assert value["rows"][0] == {"a": 1}
+    assert contains_placeholder(value["rows"][1])
+    assert value["rows"][2] == {"c": "[{"}

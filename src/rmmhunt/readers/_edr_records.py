@@ -19,7 +19,14 @@ from typing import Protocol
 from rmmhunt.errors import InputError
 from rmmhunt.readers.base import InputFile, ReadStats
 from rmmhunt.readers.csvtext import allow_large_fields, unclosed_quote_lines
-from rmmhunt.readers.jsondecode import JsonDepthError, loads, raw_decode
+from rmmhunt.readers.jsondecode import (
+    MAX_JSON_DEPTH,
+    JsonDepthError,
+    contains_placeholder,
+    loads,
+    loads_document,
+    raw_decode,
+)
 from rmmhunt.readers.textstream import wrapper_encoding
 from rmmhunt.schema import Row
 
@@ -206,7 +213,7 @@ def _document_records(source: InputFile, unwrap: Unwrap | None) -> Iterator[RawR
         return
 
     try:
-        value = loads(text)
+        value, replaced = loads_document(text)
     except ValueError as error:
         raise InputError(
             f"invalid JSON document: {error}",
@@ -214,7 +221,11 @@ def _document_records(source: InputFile, unwrap: Unwrap | None) -> Iterator[RawR
             hint="check that the export is complete; a truncated document cannot be read",
         ) from error
     for index, item in enumerate(_expand(value, unwrap), start=1):
-        yield _record_from_value(item, index, None)
+        if replaced and contains_placeholder(item):
+            message = f"invalid JSON: a value nested more than {MAX_JSON_DEPTH} levels deep"
+            yield RawRecord(None, index, None, message)
+        else:
+            yield _record_from_value(item, index, None)
 
 
 def _array_records(text: str, position: int, unwrap: Unwrap | None) -> Iterator[RawRecord]:

@@ -131,3 +131,64 @@ def top_level_keys(text: str, start: int = 0) -> list[str]:
                 continue
             keys.append(key)
     return keys
+
+
+DEPTH_PLACEHOLDER: Final = f"\x00rmmhunt: value nested more than {MAX_JSON_DEPTH} levels deep"
+"""The string that `loads_document` puts in place of a value nested too deeply."""
+
+
+def loads_document(text: str) -> tuple[Any, int]:
+    """Decode a whole JSON document in which a record may nest too deeply.
+
+    Each array or object that starts deeper than MAX_JSON_DEPTH is replaced with
+    DEPTH_PLACEHOLDER, so that the other records of a wrapper document (an API response with
+    its rows in a list) are still read. Returns the value and the number of values replaced;
+    callers skip the records for which `contains_placeholder` is true.
+
+    Raises:
+        json.JSONDecodeError: the text is invalid JSON, or a deep value does not close.
+    """
+    try:
+        return loads(text), 0
+    except JsonDepthError:
+        pass
+
+    parts: list[str] = []
+    replaced = 0
+    level = 0
+    copied_to = 0
+    position = 0
+    placeholder = json.dumps(DEPTH_PLACEHOLDER)
+    while (token := _TOKEN.search(text, position)) is not None:
+        bracket = token.group()
+        position = token.end()
+        if bracket in "]}":
+            level -= 1
+        elif bracket in "[{":
+            level += 1
+            if level <= MAX_JSON_DEPTH:
+                continue
+            end = _value_end(text, token.start())
+            if end is None:
+                raise JsonDepthError(text, token.start(), None)
+            parts.append(text[copied_to : token.start()])
+            parts.append(placeholder)
+            replaced += 1
+            level -= 1
+            copied_to = position = end
+    parts.append(text[copied_to:])
+    return loads("".join(parts)), replaced
+
+
+def contains_placeholder(value: object) -> bool:
+    """Tell whether a value decoded by `loads_document` contains DEPTH_PLACEHOLDER."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if item == DEPTH_PLACEHOLDER:
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False

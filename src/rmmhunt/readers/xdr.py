@@ -28,7 +28,12 @@ from typing import TYPE_CHECKING, Final
 from rmmhunt.errors import InputError
 from rmmhunt.readers.base import InputFile, Reader, ReadOptions, ReadStats
 from rmmhunt.readers.csvtext import allow_large_fields, unclosed_quote_lines
-from rmmhunt.readers.jsondecode import loads
+from rmmhunt.readers.jsondecode import (
+    MAX_JSON_DEPTH,
+    contains_placeholder,
+    loads,
+    loads_document,
+)
 from rmmhunt.readers.textstream import head_text, is_utf16, wrapper_encoding
 from rmmhunt.readers.xdr_json import (
     UTF8_BOM,
@@ -377,14 +382,21 @@ class XdrApiReader:
         if _is_empty(source):
             raise _empty_file_error(source, "XQL API reply")
 
-        rows = self._load_rows(source, stats)
+        rows, replaced = self._load_rows(source, stats)
         for number, record in enumerate(rows, start=1):
+            if replaced and contains_placeholder(record):
+                message = (
+                    f"row {number}: invalid JSON: a value nested more than {MAX_JSON_DEPTH} levels"
+                )
+                stats.warn(InputError(message, path=source.display, hint="the row is skipped"))
+                stats.skip("malformed_record")
+                continue
             row = _emit_row(record, number, None, source, stats, options, self.format_name)
             if row is not None:
                 yield row
 
-    def _load_rows(self, source: InputFile, stats: ReadStats) -> list[object]:
-        reply = _load_reply(source)
+    def _load_rows(self, source: InputFile, stats: ReadStats) -> tuple[list[object], int]:
+        reply, replaced = _load_reply(source)
         status = reply.get("status")
         if status is not None and str(status).upper() != "SUCCESS":
             raise InputError(
@@ -412,10 +424,11 @@ class XdrApiReader:
         if isinstance(expected, int) and expected != len(data):
             message = f"reply states number_of_results {expected} but holds {len(data)} rows"
             stats.warn(InputError(message, path=source.display))
-        return data
+        return data, replaced
 
 
-def _load_reply(source: InputFile) -> Mapping[str, object]:
+def _load_reply(source: InputFile) -> tuple[Mapping[str, object], int]:
+    """Decode the reply; also return how many too-deep values were replaced (see loads_document)."""
     size = source.stream.seek(0, io.SEEK_END)
     source.stream.seek(0)
     if size > MAX_REPLY_BYTES:
@@ -427,7 +440,7 @@ def _load_reply(source: InputFile) -> Mapping[str, object]:
 
     text = source.stream.read().removeprefix(UTF8_BOM).decode("utf-8", errors="surrogateescape")
     try:
-        document = loads(text)
+        document, replaced = loads_document(text)
     except json.JSONDecodeError as error:
         raise InputError(
             f"invalid JSON in XQL reply: {error.msg}",
@@ -440,7 +453,7 @@ def _load_reply(source: InputFile) -> Mapping[str, object]:
     reply = document.get("reply") if isinstance(document, Mapping) else None
     if not isinstance(reply, Mapping):
         raise _unreadable_error(source, 'an XQL reply (no "reply" object)')
-    return reply
+    return reply, replaced
 
 
 def xdr_readers() -> list[Reader]:
