@@ -10,8 +10,8 @@ Three limits keep a hostile archive from filling the disk or running for hours: 
 member with an error that names the limit.
 
 A damaged member (a truncated gzip, a corrupt deflate stream, a CRC mismatch) keeps the data that
-decompressed before the damage: it is read, and the member is also listed as failed with the
-decompressed byte offset where its data ends.
+decompressed before the damage. That data is read, and the member is also listed as failed with
+the decompressed byte offset where its data ends.
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ MAX_BUFFERED_BYTES: Final = 8 * 1024 * 1024 * 1024
 """Largest archive member or standard input that is buffered; larger ones fail with an error."""
 
 MAX_ARCHIVE_TOTAL_BYTES: Final = 16 * 1024 * 1024 * 1024
-"""Most bytes that all members of one input archive expand to, nested archives included."""
+"""Maximum number of bytes that all members of one input archive expand to, nested ones included."""
 
 MAX_COMPRESSION_RATIO: Final = 200
-"""Largest ratio of a member's expanded size to its compressed size. Zip bombs reach 1,000:1
-and more; the public Security-Datasets zips reach 60:1."""
+"""Largest ratio of a member's expanded size to its compressed size. Deflate reaches about
+1,000:1 on repeated bytes, as zip bombs use, while the public Security-Datasets zips reach 60:1."""
 
 RATIO_CHECK_MIN_BYTES: Final = 64 * 1024 * 1024
 """Members that expand to less than this are not held to MAX_COMPRESSION_RATIO, because a
@@ -60,7 +60,7 @@ _ZIP_MAGIC: Final = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC: Final = b"PK\x05\x06"
 
 # Errors that gzip and zipfile raise on damaged data. zipfile raises BadZipFile for a CRC
-# mismatch and zlib.error for a corrupt deflate stream; gzip raises EOFError when the data ends
+# mismatch and zlib.error for a corrupt deflate stream. gzip raises EOFError when the data ends
 # early and BadGzipFile (an OSError) for a bad header.
 _DAMAGE_ERRORS: Final = (OSError, EOFError, zlib.error, zipfile.BadZipFile)
 
@@ -71,7 +71,7 @@ class _Readable(Protocol):
 
 @dataclass
 class Budget:
-    """What is left of MAX_ARCHIVE_TOTAL_BYTES for one input and the archives inside it."""
+    """The part of MAX_ARCHIVE_TOTAL_BYTES still available to one input and its nested archives."""
 
     remaining: int = field(default_factory=lambda: MAX_ARCHIVE_TOTAL_BYTES)
 

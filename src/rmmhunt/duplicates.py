@@ -1,4 +1,4 @@
-"""Which copies of an event merge: the same event id and time, and the same content.
+"""The rule for merging copies of an event: the same event id and time, and the same content.
 
 Telemetry is attacker-controlled, so the event id and time alone cannot decide that two rows
 are one event. A planted copy with the id and time of a real AnyDesk start but `notepad.exe` as

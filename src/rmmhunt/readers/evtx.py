@@ -191,18 +191,18 @@ def _count_truncation(truncation: Truncation, source: InputFile, stats: ReadStat
 
     if truncation.missing_records:
         lost = truncation.missing_records
-        what = f"{lost} record(s) after record id {truncation.last_record_id} are missing"
+        loss = f"{lost} record(s) after record id {truncation.last_record_id} are missing"
     else:
         # NOTE: the records of chunks lost before any chunk header, or of the older chunks of a
         # log that wrapped around, cannot be numbered, so each missing chunk counts once.
         lost = truncation.missing_chunks
-        what = f"{lost} chunk(s) are missing; each counts once, whatever it held"
+        loss = f"{lost} chunk(s) are missing; each counts once, whatever it held"
 
     stats.skip(SKIP_FILE_TRUNCATED, lost)
     stats.warn(
         InputError(
             f"the file header lists {truncation.listed_chunks} chunk(s) and next record id "
-            f"{truncation.next_record_id}, but the data ends at this offset, so {what}",
+            f"{truncation.next_record_id}, but the data ends at this offset, so {loss}",
             path=source.display,
             offset=end,
             hint="the file was cut off while copying; copy it again from the source",

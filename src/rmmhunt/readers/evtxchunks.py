@@ -115,7 +115,7 @@ def scan_chunks(stream: BinaryIO) -> ChunkScan:
 
 @dataclass(frozen=True)
 class Truncation:
-    """What the file header lists beyond the data that the file contains.
+    """The records and chunks that the file header lists beyond the data in the file.
 
     Attributes:
         missing_records: records with ids after the highest one that a chunk header in the file
