@@ -34,7 +34,16 @@ from rmmhunt.readers.jsondecode import (
     loads,
     loads_document,
 )
-from rmmhunt.readers.textstream import head_text, is_utf16, wrapper_encoding
+from rmmhunt.readers.textstream import wrapper_encoding
+from rmmhunt.readers.xdr_common import (
+    emit_row,
+    empty_file_error,
+    has_xdr_keys,
+    is_empty,
+    text_wrapper,
+    unreadable_error,
+    xdr_head_text,
+)
 from rmmhunt.readers.xdr_json import (
     UTF8_BOM,
     ArraySyntaxError,
@@ -42,120 +51,13 @@ from rmmhunt.readers.xdr_json import (
     inspect_reply_head,
     iter_array,
 )
-from rmmhunt.readers.xdr_values import RecordError, normalise_record
 from rmmhunt.schema import COLUMN_NAMES, Row
 
 if TYPE_CHECKING:
     from _csv import Reader as CsvReader
 
-DETECTION_KEYS: Final = frozenset(
-    {
-        "_time",
-        "event_type",
-        "agent_hostname",
-        "action_process_image_name",
-        "event_id",
-        "agent_id",
-        "actor_process_image_name",
-    }
-)
-"""Columns that mark a record as `xdr_data`; detection requires at least two of them."""
-
 MAX_REPLY_BYTES: Final = 256 * 1024 * 1024
 """Maximum size of an XQL API reply, which is loaded whole (the API caps it at 1,000 rows)."""
-
-_FIRST_BYTES_SHOWN: Final = 40
-
-
-def has_xdr_keys(keys: Iterable[str]) -> bool:
-    """Return whether at least two of the keys are `xdr_data` columns used for detection."""
-    return len(DETECTION_KEYS.intersection(key.strip() for key in keys)) >= 2
-
-
-def _head_text(head: bytes) -> str:
-    if is_utf16(head):
-        return head_text(head)
-    # The head may end inside a multi-byte character, so decoding replaces rather than fails.
-    return head.removeprefix(UTF8_BOM).decode("utf-8", errors="replace")
-
-
-def _is_empty(source: InputFile) -> bool:
-    return not _head_text(source.head).strip()
-
-
-def _text_wrapper(source: InputFile, newline: str) -> io.TextIOWrapper:
-    """Wrap the input as text in its own encoding (UTF-8, or UTF-16 as Windows tools write it).
-
-    Invalid UTF-8 survives as lone surrogates, which the normaliser rejects per field. UTF-16
-    has no such escape, so its invalid bytes become U+FFFD.
-    """
-    utf16 = is_utf16(source.head)
-    return io.TextIOWrapper(
-        source.stream,
-        encoding=wrapper_encoding(source.head),
-        errors="replace" if utf16 else "surrogateescape",
-        newline=newline,
-    )
-
-
-def _empty_file_error(source: InputFile, format_name: str) -> InputError:
-    return InputError(
-        f"empty file: no {format_name} records",
-        path=source.display,
-        hint="check that the export finished writing and that the right file was given",
-    )
-
-
-def _unreadable_error(source: InputFile, expected: str) -> InputError:
-    first = source.head.removeprefix(UTF8_BOM)[:_FIRST_BYTES_SHOWN]
-    return InputError(
-        f"not {expected}: the file starts with {first!r}",
-        path=source.display,
-        hint="export the xdr_data rows from Cortex XDR again as JSON, NDJSON or CSV",
-    )
-
-
-def _emit_row(
-    record: object,
-    number: int,
-    line: int | None,
-    source: InputFile,
-    stats: ReadStats,
-    options: ReadOptions,
-    format_name: str,
-) -> Row | None:
-    """Normalise one record and count it; return its row, or None when it was skipped."""
-    where = "" if line is not None else f"row {number}: "
-    if not isinstance(record, Mapping):
-        kind = type(record).__name__
-        stats.warn(
-            InputError(
-                f"{where}record is a JSON {kind}, not an object", path=source.display, line=line
-            )
-        )
-        stats.skip("malformed_record")
-        return None
-
-    try:
-        normalised = normalise_record(record, options)
-    except RecordError as error:
-        located = InputError(where + error.message, path=source.display, line=line, hint=error.hint)
-        stats.warn(located)
-        stats.skip(error.reason)
-        return None
-
-    for message in normalised.field_warnings:
-        stats.warn(InputError(where + message, path=source.display, line=line))
-    if not normalised.row:
-        stats.skip("empty_record")
-        return None
-
-    row = normalised.row
-    row["source_format"] = format_name
-    row["source_file"] = source.display
-    row["source_record"] = str(number)
-    stats.records_read += 1
-    return row
 
 
 class XdrJsonReader:
@@ -165,7 +67,7 @@ class XdrJsonReader:
 
     def detect(self, head: bytes, name: str) -> bool:
         """Accept a JSON array whose first object has `xdr_data` column names as keys."""
-        text = _head_text(head).lstrip()
+        text = xdr_head_text(head).lstrip()
         if not text.startswith("["):
             return False
         record = first_object(text)
@@ -173,10 +75,10 @@ class XdrJsonReader:
 
     def read(self, source: InputFile, stats: ReadStats, options: ReadOptions) -> Iterator[Row]:
         """Yield one row per array element; `source_record` is the element's 1-based index."""
-        if _is_empty(source):
-            raise _empty_file_error(source, "JSON array")
-        if not _head_text(source.head).lstrip().startswith("["):
-            raise _unreadable_error(source, "a JSON array")
+        if is_empty(source):
+            raise empty_file_error(source, "JSON array")
+        if not xdr_head_text(source.head).lstrip().startswith("["):
+            raise unreadable_error(source, "a JSON array")
 
         try:
             for element in iter_array(source.stream, encoding=wrapper_encoding(source.head)):
@@ -190,7 +92,7 @@ class XdrJsonReader:
                     stats.warn(located)
                     stats.skip("malformed_record")
                     continue
-                row = _emit_row(
+                row = emit_row(
                     element.value,
                     element.index,
                     element.line,
@@ -223,7 +125,7 @@ class XdrNdjsonReader:
 
     def detect(self, head: bytes, name: str) -> bool:
         """Accept NDJSON whose first line is an object with `xdr_data` column names as keys."""
-        text = _head_text(head).lstrip()
+        text = xdr_head_text(head).lstrip()
         if not text.startswith("{"):
             return False
         record = first_object(text)
@@ -231,11 +133,11 @@ class XdrNdjsonReader:
 
     def read(self, source: InputFile, stats: ReadStats, options: ReadOptions) -> Iterator[Row]:
         """Yield one row per non-blank line; `source_record` is the 1-based line number."""
-        if _is_empty(source):
-            raise _empty_file_error(source, "NDJSON")
+        if is_empty(source):
+            raise empty_file_error(source, "NDJSON")
 
         # Only LF ends a line, as in the binary file, so a stray CR stays inside its line.
-        wrapper = _text_wrapper(source, newline="\n")
+        wrapper = text_wrapper(source, newline="\n")
         try:
             yield from self._read_lines(wrapper, source, stats, options)
         finally:
@@ -263,7 +165,7 @@ class XdrNdjsonReader:
                 stats.skip("malformed_record")
                 continue
 
-            row = _emit_row(
+            row = emit_row(
                 record, line_number, line_number, source, stats, options, self.format_name
             )
             if row is not None:
@@ -277,7 +179,7 @@ class XdrCsvReader:
 
     def detect(self, head: bytes, name: str) -> bool:
         """Accept text whose first line is a CSV header with `xdr_data` column names."""
-        text = _head_text(head).lstrip("\r\n")
+        text = xdr_head_text(head).lstrip("\r\n")
         if text.lstrip().startswith(("[", "{")):
             return False
         first_line = text.splitlines()[0] if text else ""
@@ -290,12 +192,12 @@ class XdrCsvReader:
 
     def read(self, source: InputFile, stats: ReadStats, options: ReadOptions) -> Iterator[Row]:
         """Yield one row per CSV record; `source_record` is the line the record starts on."""
-        if _is_empty(source):
-            raise _empty_file_error(source, "CSV")
+        if is_empty(source):
+            raise empty_file_error(source, "CSV")
 
         # The csv module needs newline="" to read line breaks inside quoted fields.
         allow_large_fields()
-        text = _text_wrapper(source, newline="")
+        text = text_wrapper(source, newline="")
         try:
             yield from self._read_rows(csv.reader(text), source, stats, options)
         finally:
@@ -310,7 +212,7 @@ class XdrCsvReader:
     ) -> Iterator[Row]:
         header = [name.strip() for name in next(records, [])]
         if not COLUMN_NAMES.intersection(header):
-            raise _unreadable_error(source, "a CSV export of xdr_data (no column names in header)")
+            raise unreadable_error(source, "a CSV export of xdr_data (no column names in header)")
 
         while True:
             start_line = records.line_num + 1
@@ -338,9 +240,7 @@ class XdrCsvReader:
                 continue
 
             record = dict(zip(header, fields, strict=True))
-            row = _emit_row(
-                record, start_line, start_line, source, stats, options, self.format_name
-            )
+            row = emit_row(record, start_line, start_line, source, stats, options, self.format_name)
             if row is not None:
                 yield row
 
@@ -366,7 +266,7 @@ class XdrApiReader:
         The second case covers replies whose rows are in a stream or start past the head, so
         that reading them reports what is wrong rather than leaving the file unrecognised.
         """
-        reply = inspect_reply_head(_head_text(head))
+        reply = inspect_reply_head(xdr_head_text(head))
         if reply is None:
             return False
         if reply.first_row is not None:
@@ -379,8 +279,8 @@ class XdrApiReader:
         Raises:
             InputError: the file is not a successful XQL reply, or its rows are in a stream.
         """
-        if _is_empty(source):
-            raise _empty_file_error(source, "XQL API reply")
+        if is_empty(source):
+            raise empty_file_error(source, "XQL API reply")
 
         rows, replaced = self._load_rows(source, stats)
         for number, record in enumerate(rows, start=1):
@@ -391,7 +291,7 @@ class XdrApiReader:
                 stats.warn(InputError(message, path=source.display, hint="the row is skipped"))
                 stats.skip("malformed_record")
                 continue
-            row = _emit_row(record, number, None, source, stats, options, self.format_name)
+            row = emit_row(record, number, None, source, stats, options, self.format_name)
             if row is not None:
                 yield row
 
@@ -452,7 +352,7 @@ def _load_reply(source: InputFile) -> tuple[Mapping[str, object], int]:
 
     reply = document.get("reply") if isinstance(document, Mapping) else None
     if not isinstance(reply, Mapping):
-        raise _unreadable_error(source, 'an XQL reply (no "reply" object)')
+        raise unreadable_error(source, 'an XQL reply (no "reply" object)')
     return reply, replaced
 
 
