@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from rmmhunt.errors import InputError
+from rmmhunt.pipeline import load_inputs
 from rmmhunt.readers._edr_records import RecordRejected
 from rmmhunt.readers.base import HEAD_SIZE, InputFile, ReadOptions, ReadStats
 from rmmhunt.readers.defender import DefenderReader, map_defender_record
@@ -217,3 +218,20 @@ def test_json_array_bad_element_located(tmp_path: Path) -> None:
     assert len(rows) == 1
     assert stats.skipped["malformed_record"] == 1
     assert "bad.json:3:" in stats.warnings[0]
+
+
+def test_csv_unclosed_quote_counts_lines(fixtures: Path, tmp_path: Path) -> None:
+    text = (fixtures / "defender" / "process_events.csv").read_text(encoding="utf-8-sig")
+    header = text.splitlines()[0]
+    width = header.count(",") + 1
+    plain = ",".join(["x"] * width)
+    broken = '"' + plain
+    path = tmp_path / "broken.csv"
+    path.write_text("\n".join([header, broken, plain, plain, plain]) + "\n", encoding="utf-8")
+
+    loaded = load_inputs([str(path)])
+    loaded.dataset.close()
+
+    assert loaded.stats.records_normalised == 0
+    assert loaded.stats.skipped["malformed_record"] == 4
+    assert "a quoted field opens on line 2 and runs unclosed to line 5" in loaded.stats.warnings[0]

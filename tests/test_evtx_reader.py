@@ -267,3 +267,55 @@ def test_zeroed_record(shared_data: Path, tmp_path: Path) -> None:
     assert lost > 0
     assert any("chunk 1" in w for w in stats.warnings)
     assert len(rows) + sum(stats.skipped.values()) == stats.records_read
+
+
+EXAMPLE_SYSMON = Path(__file__).resolve().parents[1] / "examples" / "evtx" / "Sysmon.evtx"
+
+
+def truncated_copy(source: Path, tmp_path: Path, size: int) -> Path:
+    path = tmp_path / f"cut_{size}_{source.name}"
+    path.write_bytes(source.read_bytes()[:size])
+    return path
+
+
+@pytest.mark.parametrize("size", [FILE_HEADER_SIZE + 200, 70_000, 200_000])
+def test_truncated_file_counts_every_listed_record(
+    shared_data: Path, tmp_path: Path, size: int
+) -> None:
+    # The header of this sample lists 4 chunks and next record id 371, ids starting at 1.
+    path = truncated_copy(shared_data / SAMPLES / "2-vss_7-System.evtx", tmp_path, size)
+
+    rows, stats = read_evtx(path)
+
+    assert stats.records_read == 370
+    assert stats.records_read == len(rows) + sum(stats.skipped.values())
+    assert stats.skipped["file_truncated"] > 0
+    [warning] = [w for w in stats.warnings if "next record id 371" in w]
+    assert warning.startswith(f"{path} (byte offset {size}): ")
+
+
+def test_complete_file_is_not_truncated(shared_data: Path) -> None:
+    _, stats = read_evtx(shared_data / SAMPLES / "2-vss_7-System.evtx")
+
+    assert stats.skipped["file_truncated"] == 0
+
+
+def test_cut_after_first_chunk_counts_rest(tmp_path: Path) -> None:
+    # The example's two chunks list records 10001 to 10023 and 10024 to 10031.
+    path = truncated_copy(EXAMPLE_SYSMON, tmp_path, FILE_HEADER_SIZE + CHUNK_SIZE)
+
+    _, stats = read_evtx(path)
+
+    assert stats.skipped["file_truncated"] == 8
+    assert stats.records_read == 31
+    assert "8 record(s) after record id 10023 are missing" in stats.warnings[-1]
+
+
+def test_cut_before_any_chunk_counts_chunks(tmp_path: Path) -> None:
+    path = truncated_copy(EXAMPLE_SYSMON, tmp_path, FILE_HEADER_SIZE)
+
+    rows, stats = read_evtx(path)
+
+    assert rows == []
+    assert stats.skipped["file_truncated"] == 2
+    assert "2 chunk(s) are missing" in stats.warnings[-1]

@@ -284,3 +284,31 @@ def test_no_dedup_keeps_both_alerts(tmp_path: Path) -> None:
 
     assert len(alerts) == 2
     assert all(len(alert["sources"]) == 1 for alert in alerts)
+
+
+def test_planted_copy_keeps_real_alert(tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    real = {
+        "_time": "2025-03-12T09:14:03Z",
+        "event_type": "PROCESS",
+        "event_sub_type": "PROCESS_START",
+        "agent_os_type": "AGENT_OS_WINDOWS",
+        "agent_hostname": "WS09",
+        "event_id": "E1",
+        "action_process_image_name": "AnyDesk.exe",
+    }
+    planted = dict(real, action_process_image_name="notepad.exe")
+    (inputs / "a.ndjson").write_text(json.dumps(planted) + "\n")
+    (inputs / "b.ndjson").write_text(json.dumps(real) + "\n")
+    summary_path = tmp_path / "summary.json"
+
+    [alert] = hunt_alerts(tmp_path, str(inputs), "--summary-json", str(summary_path))
+
+    summary = json.loads(summary_path.read_text())
+    assert alert["tool"] == "AnyDesk"
+    assert summary["duplicates_merged"] == 0
+    assert summary["duplicates_conflicting"] == 1
+    warning = next(w for w in summary["warnings"] if "differ in" in w)
+    assert str(inputs / "a.ndjson") + ":1" in warning
+    assert str(inputs / "b.ndjson") + ":1" in warning

@@ -5,18 +5,32 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
+import shutil
+import socket
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from rmmhunt.catalog.loader import load_catalog
 from rmmhunt.cli import ExitCode, main
+from rmmhunt.hunt import HuntOptions
 from rmmhunt.inputs import Discovery, describe_unknown, iter_paths, open_inputs
-from rmmhunt.pipeline import load_inputs
+from rmmhunt.pipeline import LoadResult, build_summary, load_inputs
 from rmmhunt.readers.base import InputFile, ReadOptions, ReadStats
 from rmmhunt.readers.registry import all_readers
+from rmmhunt.report.table import render_summary_text
 from rmmhunt.schema import Row
+
+EXAMPLE_XDR = Path(__file__).resolve().parents[1] / "examples" / "xdr" / "xdr_data.ndjson"
+
+
+def _summary_text(loaded: LoadResult) -> str:
+    catalog = load_catalog()
+    summary = build_summary(loaded, catalog, HuntOptions(), [])
+    return render_summary_text(summary)
 
 
 def _open_all(paths: list[str]) -> tuple[Discovery, dict[str, bytes]]:
@@ -36,7 +50,11 @@ def test_directory_walk_is_recursive_and_sorted(tmp_path: Path) -> None:
 
     discovery, contents = _open_all([str(tmp_path)])
 
-    assert list(contents) == [str(tmp_path / "a.json"), str(tmp_path / "b" / "two.json")]
+    assert list(contents) == [
+        str(tmp_path / ".hidden"),
+        str(tmp_path / "a.json"),
+        str(tmp_path / "b" / "two.json"),
+    ]
     assert not discovery.failures
 
 
@@ -99,7 +117,7 @@ def test_corrupt_archive_fails_alone(tmp_path: Path) -> None:
     assert list(contents) == [str(tmp_path / "good.json")]
     reasons = {Path(f.path).name: f.reason for f in discovery.failures}
     assert "invalid zip archive" in reasons["bad.zip"]
-    assert "invalid gzip data" in reasons["bad.gz"]
+    assert "damaged compressed data" in reasons["bad.gz"]
 
 
 def test_missing_path_is_a_failure(tmp_path: Path) -> None:
@@ -205,3 +223,88 @@ def test_unknown_only_input_is_not_silent(
 
     assert code == ExitCode.NO_INPUT
     assert "no reader recognises this format" in capsys.readouterr().err
+
+
+def _walk(paths: list[str]) -> tuple[Discovery, list[str]]:
+    discovery = Discovery()
+    found = [display for display, _ in iter_paths(paths, discovery)]
+    return discovery, found
+
+
+def test_walk_skips_fifo_and_lists_it(tmp_path: Path) -> None:
+    (tmp_path / "a.ndjson").write_text("{}\n")
+    os.mkfifo(tmp_path / "pipe")
+
+    discovery, found = _walk([str(tmp_path)])
+
+    assert found == [str(tmp_path / "a.ndjson")]
+    assert [skip.path for skip in discovery.skipped] == [str(tmp_path / "pipe")]
+    assert "FIFO" in discovery.skipped[0].reason
+    assert not discovery.failures
+
+
+def test_walk_skips_socket_and_lists_it(tmp_path: Path) -> None:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(str(tmp_path / "s.sock"))
+        discovery, found = _walk([str(tmp_path)])
+    finally:
+        listener.close()
+
+    assert found == []
+    assert [skip.path for skip in discovery.skipped] == [str(tmp_path / "s.sock")]
+    assert "socket" in discovery.skipped[0].reason
+
+
+def test_walk_follows_directory_link_once(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "x.ndjson").write_text("{}\n")
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    (real / "loop").symlink_to(real, target_is_directory=True)
+
+    discovery, found = _walk([str(tmp_path)])
+
+    assert found == [str(tmp_path / "link" / "x.ndjson")]
+    skipped = sorted(skip.path for skip in discovery.skipped)
+    assert skipped == [str(tmp_path / "link" / "loop"), str(real)]
+    assert all("already read" in skip.reason for skip in discovery.skipped)
+
+
+def test_walk_lists_broken_link(tmp_path: Path) -> None:
+    (tmp_path / "gone").symlink_to(tmp_path / "missing")
+
+    discovery, found = _walk([str(tmp_path)])
+
+    assert found == []
+    assert [skip.path for skip in discovery.skipped] == [str(tmp_path / "gone")]
+    assert "broken symbolic link" in discovery.skipped[0].reason
+
+
+def test_hidden_and_linked_files_are_read(tmp_path: Path) -> None:
+    collection = tmp_path / "collection"
+    collection.mkdir()
+    shutil.copy(EXAMPLE_XDR, collection / ".export.ndjson")
+    (collection / "linked").symlink_to(EXAMPLE_XDR.parent, target_is_directory=True)
+    os.mkfifo(collection / "pipe")
+
+    loaded = load_inputs([str(collection)])
+    summary_text = _summary_text(loaded)
+    loaded.dataset.close()
+
+    assert loaded.files_read == 2
+    assert "files: 2 read, 0 failed, 1 skipped" in summary_text
+    assert f"skipped: {collection / 'pipe'}: not a regular file" in summary_text
+
+
+def test_unknown_utf16_suggests_conversion(tmp_path: Path) -> None:
+    path = tmp_path / "unknown.ndjson"
+    path.write_bytes('{"some": "thing"}\r\n'.encode("utf-16"))
+
+    loaded = load_inputs([str(path)])
+    loaded.dataset.close()
+
+    [failure] = loaded.discovery.failures
+    assert "keys or header found: some" in failure.reason
+    assert "UTF-16" in failure.reason
+    assert "convert it to UTF-8" in failure.reason

@@ -86,7 +86,7 @@ def test_array_syntax_error_keeps_earlier_rows() -> None:
 
     assert len(rows) == 1
     assert stats.skipped["malformed_record"] == 1
-    assert stats.warnings[0].startswith("export.dat:3: invalid JSON")
+    assert stats.warnings[0].startswith("export.dat:3:20: invalid JSON")
 
 
 def test_array_non_object_element_is_skipped() -> None:
@@ -369,3 +369,79 @@ def test_array_reader_does_not_close_stream() -> None:
     source = source_of(json.dumps([BASE]).encode())
     list(XdrJsonReader().read(source, ReadStats(), ReadOptions()))
     assert not source.stream.closed
+
+
+def test_one_line_array_error_names_column() -> None:
+    data = json.dumps([BASE, BASE]).encode()[:-1] + b', {"agent_hostname": oops}]'
+    rows, stats = read(XdrJsonReader(), data)
+
+    column = data.index(b"oops") + 1
+    assert len(rows) == 2
+    assert stats.warnings[0].startswith(f"export.dat:1:{column}: invalid JSON")
+
+
+# Encodings and CSV limits
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_ndjson_detected_and_read(encoding: str) -> None:
+    text = ndjson(BASE, dict(BASE, agent_hostname="WS-02")).decode().replace("\n", "\r\n")
+    data = text.encode(encoding)
+    reader = XdrNdjsonReader()
+
+    assert reader.detect(data[:HEAD_SIZE], "export.ndjson")
+    rows, stats = read(reader, data)
+
+    assert [row["agent_hostname"] for row in rows] == ["WS-01", "WS-02"]
+    assert not stats.skipped
+
+
+def test_utf16_csv_detected_and_read() -> None:
+    data = f"{CSV_HEADER}\r\n1,WS-01,PROCESS,a.exe\r\n".encode("utf-16")
+    reader = XdrCsvReader()
+
+    assert reader.detect(data[:HEAD_SIZE], "export.csv")
+    rows, _ = read(reader, data)
+
+    assert [row["action_process_image_name"] for row in rows] == ["a.exe"]
+
+
+def test_utf16_json_array_read() -> None:
+    data = json.dumps([BASE, BASE]).encode("utf-16")
+    reader = XdrJsonReader()
+
+    assert reader.detect(data[:HEAD_SIZE], "export.json")
+    rows, _ = read(reader, data)
+
+    assert len(rows) == 2
+
+
+def test_csv_field_over_128_kib_is_read() -> None:
+    command_line = "powershell -enc " + "A" * (200 * 1024)
+    header = "_time,agent_hostname,event_type,action_process_image_command_line"
+    data = f'{header}\n1,WS-01,PROCESS,"{command_line}"\n2,WS-02,PROCESS,b.exe\n'.encode()
+
+    rows, stats = read(XdrCsvReader(), data)
+
+    assert [row["agent_hostname"] for row in rows] == ["WS-01", "WS-02"]
+    assert rows[0]["action_process_image_command_line"] == command_line
+    assert not stats.skipped
+
+
+def test_csv_unclosed_quote_counts_lines() -> None:
+    lines = [CSV_HEADER, "1,WS-01,PROCESS,a.exe", '2,"WS-02,PROCESS,b.exe']
+    lines += [f"{n},WS-0{n},PROCESS,c.exe" for n in range(3, 7)]
+    rows, stats = read(XdrCsvReader(), ("\n".join(lines) + "\n").encode())
+
+    assert [row["agent_hostname"] for row in rows] == ["WS-01"]
+    assert stats.skipped["malformed_record"] == 5
+    assert stats.warnings[0].startswith("export.dat:3: a quoted field opens on line 3")
+    assert "runs unclosed to line 7" in stats.warnings[0]
+
+
+def test_csv_multiline_field_still_read() -> None:
+    data = f'{CSV_HEADER}\n1,WS-01,PROCESS,"a.exe\nsecond line"\n2,WS-02,PROCESS,b.exe\n'
+    rows, stats = read(XdrCsvReader(), data.encode())
+
+    assert len(rows) == 2
+    assert not stats.skipped

@@ -16,6 +16,14 @@ from typing import Any, Final
 import duckdb
 import pyarrow as pa
 
+from rmmhunt.duplicates import (
+    CONTENT_COLUMNS,
+    MAX_CONFLICTS_DESCRIBED,
+    DuplicateConflict,
+    content_key_sql,
+    describe_conflict,
+    event_key_sql,
+)
 from rmmhunt.schema import ARROW_SCHEMA, COLUMN_NAMES, Row
 
 BATCH_ROWS: Final = 20_000
@@ -36,6 +44,10 @@ EVENT_KINDS: Final[dict[str, str]] = {
 }
 
 
+OTHER_KIND: Final = "other"
+"""The kind in `events_by_kind` for events that match none of EVENT_KINDS."""
+
+
 class Dataset:
     """An in-process DuckDB database holding the `xdr_data` table."""
 
@@ -46,6 +58,8 @@ class Dataset:
         self._staged = False
         self._arrived = 0
         self.duplicates_removed = 0
+        self.conflicting_events = 0
+        self.duplicate_conflicts: list[DuplicateConflict] = []
 
     def add(self, row: Row) -> None:
         """Append one normalised row; unknown keys are a programming error."""
@@ -90,9 +104,10 @@ class Dataset:
         """Build `xdr_data` from the staged rows, merging duplicate events unless told not to.
 
         Windows events carry an `event_id` built from host, channel and record id; other events
-        carry the vendor's event id. Two rows are the same event when their `event_id` is equal
-        and their times agree to the millisecond, because EVTX keeps 100 ns and most exports
-        keep milliseconds. Rows without an `event_id` are never merged.
+        carry the vendor's event id. Two rows are the same event when their `event_id` is equal,
+        their times agree to the millisecond and their content agrees (see
+        `rmmhunt.duplicates`). Copies whose content differs stay separate rows and are listed
+        in `duplicate_conflicts`. Rows without an `event_id` are never merged.
         """
         self._flush()
         source = "{'file': source_file, 'record': source_record, 'format': source_format}"
@@ -100,11 +115,8 @@ class Dataset:
         staged_rows = int(staged[0]) if staged else 0
 
         if dedup:
-            key = (
-                "CASE WHEN event_id IS NULL THEN CAST(_row AS VARCHAR) "
-                "ELSE event_id || '|' || coalesce(CAST(date_trunc('millisecond', _time) "
-                "AS VARCHAR), '') END"
-            )
+            self._find_conflicts()
+            key = f"({event_key_sql()}) || '|' || {content_key_sql()}"
         else:
             key = "CAST(_row AS VARCHAR)"
 
@@ -144,14 +156,52 @@ class Dataset:
         self.duplicates_removed = staged_rows - (int(kept[0]) if kept else 0)
         self.connection.execute(f"DROP TABLE {STAGING_TABLE}")
 
+    def _find_conflicts(self) -> None:
+        """Count events whose copies differ in content, and describe the first of them."""
+        self.connection.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _conflicts AS
+            SELECT {event_key_sql()} AS _event, event_id, min(_row) AS _first
+            FROM {STAGING_TABLE} WHERE event_id IS NOT NULL
+            GROUP BY _event, event_id
+            HAVING count(DISTINCT {content_key_sql()}) > 1
+            """
+        )
+        counted = self.connection.execute("SELECT count(*) FROM _conflicts").fetchone()
+        self.conflicting_events = int(counted[0]) if counted else 0
+
+        columns = ", ".join(f"s.{column}" for column in CONTENT_COLUMNS)
+        rows = self.query(
+            f"""
+            SELECT s._event, s.event_id, CAST(s._time AS VARCHAR) AS _time_text,
+                   s.source_file, s.source_record, {columns}
+            FROM (SELECT * FROM _conflicts ORDER BY _first LIMIT {MAX_CONFLICTS_DESCRIBED}) c
+            JOIN (SELECT *, {event_key_sql()} AS _event FROM {STAGING_TABLE}) s
+              ON s._event = c._event
+            ORDER BY c._first, s._row
+            """
+        )
+        self.connection.execute("DROP TABLE _conflicts")
+
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(str(row["_event"]), []).append(row)
+        self.duplicate_conflicts = [
+            describe_conflict(str(group[0]["event_id"]), str(group[0]["_time_text"]), group)
+            for group in groups.values()
+        ]
+
     def count_events_by_kind(self) -> dict[str, int]:
-        """Count the dataset's events by kind, for the summary."""
+        """Count the dataset's events by kind, for the summary.
+
+        The kinds do not overlap, and `other` counts the rows of no kind (such as Sysmon process
+        access or image load events), so the counts add up to the number of rows.
+        """
         counts: dict[str, int] = {}
         for kind, condition in EVENT_KINDS.items():
-            result = self.connection.execute(
-                f"SELECT count(*) FROM {TABLE} WHERE {condition}"
-            ).fetchone()
-            counts[kind] = int(result[0]) if result else 0
+            counts[kind] = self.count_rows(condition)
+        any_kind = " OR ".join(f"({condition})" for condition in EVENT_KINDS.values())
+        counts[OTHER_KIND] = self.count_rows(f"NOT coalesce({any_kind}, false)")
         return counts
 
     def count_rows(self, condition: str = "TRUE") -> int:

@@ -1,43 +1,33 @@
-"""Input discovery: walk paths, open archives and standard input, hash files, pick a reader.
+"""Input discovery: walk paths, open files and standard input, hash files, pick a reader.
 
-Inputs are opened read-only and never modified. Archive members and standard input are
-buffered in spooled temporary files (in memory up to SPOOL_MEMORY_BYTES, then in the system's
-temporary directory, never next to the inputs), because pyevtx-rs and format detection need a
-seekable stream. A member or stream larger than MAX_BUFFERED_BYTES is rejected rather than read
-partly.
+Inputs are opened read-only and never modified. Archives and standard input are unpacked and
+buffered by `rmmhunt.archives`, within the limits it documents.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
-import json
 import os
+import stat
 import sys
-import tempfile
-import zipfile
-import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import BinaryIO
 
+from rmmhunt.archives import (
+    MAX_ARCHIVE_TOTAL_BYTES,
+    MAX_BUFFERED_BYTES,
+    MAX_COMPRESSION_RATIO,
+    RATIO_CHECK_MIN_BYTES,
+    SPOOL_MEMORY_BYTES,
+    spool,
+    unpack,
+)
+from rmmhunt.discovery import Discovery, InputFailure, InputRecord, SkippedPath
 from rmmhunt.errors import InputError
-from rmmhunt.readers.base import HEAD_SIZE, InputFile, Reader
-
-SPOOL_MEMORY_BYTES = 64 * 1024 * 1024
-"""Archive members and stdin stay in memory up to this size, then spill to a temporary file."""
-
-MAX_BUFFERED_BYTES = 8 * 1024 * 1024 * 1024
-"""Largest archive member or standard input that is buffered; larger ones fail with an error."""
-
-MAX_ARCHIVE_DEPTH = 3
-"""Archives nested deeper than this (a zip in a zip in a zip ...) are not opened."""
-
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZIP_MAGIC = b"PK\x03\x04"
-_EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+from rmmhunt.readers.base import InputFile, Reader
+from rmmhunt.readers.jsondecode import raw_decode
+from rmmhunt.readers.textstream import head_text, is_utf16
 
 # Capture formats that public data sets ship beside their event logs. Naming them in the message
 # shows that the file is out of scope rather than damaged. The magic numbers are those that
@@ -52,39 +42,16 @@ _NOT_TELEMETRY_MAGIC: dict[bytes, str] = {
 }
 
 
-@dataclass
-class InputRecord:
-    """An input file as the summary lists it."""
-
-    path: str
-    sha256: str | None
-    size: int | None
-    format: str | None = None
-    members: int = 0
-
-
-@dataclass
-class InputFailure:
-    """A file that could not be read at all."""
-
-    path: str
-    reason: str
-
-
-@dataclass
-class Discovery:
-    """What input discovery found: files to read, their hashes, and files that failed."""
-
-    inputs: list[InputRecord] = field(default_factory=list)
-    failures: list[InputFailure] = field(default_factory=list)
-
-
 def iter_paths(paths: list[str], discovery: Discovery) -> Iterator[tuple[str, Path | None]]:
     """Expand the given paths: directories recursively in sorted order, `-` as standard input.
 
     Yields `(display, path)` pairs; `path` is None for standard input. Paths that do not exist or
-    cannot be listed are added to `discovery.failures`.
+    cannot be listed are added to `discovery.failures`. Inside directories, hidden files are read
+    and symbolic links to directories are followed, but each real directory is walked once, and
+    entries that are not regular files (FIFOs, sockets, devices) are listed in
+    `discovery.skipped` rather than opened, because opening a FIFO blocks until a writer appears.
     """
+    walked: set[tuple[int, int]] = set()
     for given in paths:
         if given == "-":
             yield "-", None
@@ -92,7 +59,7 @@ def iter_paths(paths: list[str], discovery: Discovery) -> Iterator[tuple[str, Pa
 
         path = Path(given)
         if path.is_dir():
-            yield from _walk_directory(path, discovery)
+            yield from _walk_directory(path, discovery, walked)
         elif path.is_file():
             yield str(path), path
         elif path.exists():
@@ -103,18 +70,66 @@ def iter_paths(paths: list[str], discovery: Discovery) -> Iterator[tuple[str, Pa
             )
 
 
-def _walk_directory(root: Path, discovery: Discovery) -> Iterator[tuple[str, Path]]:
-    def on_error(error: OSError) -> None:
-        discovery.failures.append(
-            InputFailure(str(error.filename or root), f"cannot list directory: {error.strerror}")
-        )
+def _walk_directory(
+    root: Path, discovery: Discovery, walked: set[tuple[int, int]]
+) -> Iterator[tuple[str, Path]]:
+    # A stack rather than os.walk, because os.walk either ignores links to directories or
+    # follows them without loop protection. Entries are pushed in reverse to pop sorted.
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        try:
+            status = directory.stat()
+            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+        except OSError as error:
+            reason = f"cannot list directory: {error.strerror or error}"
+            discovery.failures.append(InputFailure(str(directory), reason))
+            continue
 
-    for directory, subdirs, files in os.walk(root, onerror=on_error):
-        subdirs.sort()
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            yield str(Path(directory) / name), Path(directory) / name
+        identity = (status.st_dev, status.st_ino)
+        if identity in walked:
+            discovery.skipped.append(SkippedPath(str(directory), _ALREADY_WALKED))
+            continue
+        walked.add(identity)
+
+        subdirectories: list[Path] = []
+        for entry in entries:
+            path = Path(entry.path)
+            kind, reason = _classify_entry(entry)
+            if kind == "directory":
+                subdirectories.append(path)
+            elif kind == "file":
+                yield str(path), path
+            else:
+                discovery.skipped.append(SkippedPath(str(path), reason))
+        pending.extend(reversed(subdirectories))
+
+
+_ALREADY_WALKED = "directory already read through another path (a symbolic link or a loop)"
+
+
+def _classify_entry(entry: os.DirEntry[str]) -> tuple[str, str]:
+    """Return `("file", "")`, `("directory", "")`, or `("skip", reason)`, following links."""
+    try:
+        status = entry.stat(follow_symlinks=True)
+    except FileNotFoundError:
+        return "skip", "broken symbolic link: its target does not exist"
+    except OSError as error:
+        return "skip", f"cannot read the file status: {error.strerror or error}"
+
+    if stat.S_ISDIR(status.st_mode):
+        return "directory", ""
+    if stat.S_ISREG(status.st_mode):
+        return "file", ""
+    if stat.S_ISFIFO(status.st_mode):
+        kind = "a FIFO (named pipe)"
+    elif stat.S_ISSOCK(status.st_mode):
+        kind = "a socket"
+    elif stat.S_ISCHR(status.st_mode) or stat.S_ISBLK(status.st_mode):
+        kind = "a device"
+    else:
+        kind = "a special file"
+    return "skip", f"not a regular file but {kind}; copy its content to a file to read it"
 
 
 def open_inputs(display: str, path: Path | None, discovery: Discovery) -> Iterator[InputFile]:
@@ -125,11 +140,12 @@ def open_inputs(display: str, path: Path | None, discovery: Discovery) -> Iterat
     """
     try:
         if path is None:
-            stream: BinaryIO = _spool(sys.stdin.buffer, "-")
+            stream: BinaryIO = spool(sys.stdin.buffer, "-")
         else:
             stream = path.open("rb")
     except (OSError, InputError) as error:
-        discovery.failures.append(InputFailure(display, _describe(error)))
+        reason = error.message if isinstance(error, InputError) else str(error)
+        discovery.failures.append(InputFailure(display, reason))
         return
 
     with stream:
@@ -140,101 +156,7 @@ def open_inputs(display: str, path: Path | None, discovery: Discovery) -> Iterat
             discovery.failures.append(InputFailure(display, f"cannot read file: {error}"))
             return
         discovery.inputs.append(record)
-        yield from _unpack(display, stream, discovery, depth=0, record=record)
-
-
-def _unpack(
-    display: str, stream: BinaryIO, discovery: Discovery, *, depth: int, record: InputRecord
-) -> Iterator[InputFile]:
-    head = _read_head(stream)
-    if depth >= MAX_ARCHIVE_DEPTH and head.startswith((_GZIP_MAGIC, _ZIP_MAGIC)):
-        discovery.failures.append(
-            InputFailure(display, f"archive nested more than {MAX_ARCHIVE_DEPTH} levels deep")
-        )
-        return
-
-    if head.startswith(_GZIP_MAGIC):
-        yield from _unpack_gzip(display, stream, discovery, depth=depth, record=record)
-    elif head.startswith((_ZIP_MAGIC, _EMPTY_ZIP_MAGIC)):
-        yield from _unpack_zip(display, stream, discovery, depth=depth, record=record)
-    else:
-        yield InputFile(display=display, stream=stream, head=head)
-
-
-def _unpack_gzip(
-    display: str, stream: BinaryIO, discovery: Discovery, *, depth: int, record: InputRecord
-) -> Iterator[InputFile]:
-    member_display = f"{display}!{_gzip_member_name(display)}"
-    try:
-        with gzip.GzipFile(fileobj=stream, mode="rb") as packed:
-            spooled = _spool(packed, member_display)
-    except (OSError, EOFError, zlib.error, InputError) as error:
-        discovery.failures.append(InputFailure(display, f"invalid gzip data: {_describe(error)}"))
-        return
-
-    with spooled:
-        record.members += 1
-        yield from _unpack(member_display, spooled, discovery, depth=depth + 1, record=record)
-
-
-def _unpack_zip(
-    display: str, stream: BinaryIO, discovery: Discovery, *, depth: int, record: InputRecord
-) -> Iterator[InputFile]:
-    try:
-        archive = zipfile.ZipFile(stream)
-    except (zipfile.BadZipFile, OSError) as error:
-        discovery.failures.append(InputFailure(display, f"invalid zip archive: {error}"))
-        return
-
-    with archive:
-        for info in archive.infolist():
-            if info.is_dir() or info.filename.startswith("__MACOSX/"):
-                continue
-            member_display = f"{display}!{info.filename}"
-            if info.file_size > MAX_BUFFERED_BYTES:
-                discovery.failures.append(InputFailure(member_display, _too_large(info.file_size)))
-                continue
-            try:
-                with archive.open(info) as packed:
-                    spooled = _spool(packed, member_display)
-            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, InputError) as error:
-                reason = f"cannot read archive member: {_describe(error)}"
-                discovery.failures.append(InputFailure(member_display, reason))
-                continue
-            except RuntimeError as error:
-                # zipfile raises RuntimeError for encrypted members.
-                discovery.failures.append(InputFailure(member_display, str(error)))
-                continue
-
-            with spooled:
-                record.members += 1
-                yield from _unpack(
-                    member_display, spooled, discovery, depth=depth + 1, record=record
-                )
-
-
-def _spool(source: IO[bytes] | io.BufferedIOBase, display: str) -> BinaryIO:
-    # The caller closes the returned stream.
-    spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES, mode="w+b")  # noqa: SIM115
-    copied = 0
-    try:
-        while True:
-            block = source.read(1024 * 1024)
-            if not block:
-                break
-            copied += len(block)
-            if copied > MAX_BUFFERED_BYTES:
-                raise InputError(
-                    _too_large(copied),
-                    path=display,
-                    hint="extract it to disk and pass the extracted file",
-                )
-            spooled.write(block)
-    except BaseException:
-        spooled.close()
-        raise
-    spooled.seek(0)
-    return spooled  # type: ignore[return-value]
+        yield from unpack(display, stream, discovery, record)
 
 
 def _hash_stream(stream: BinaryIO) -> tuple[str, int]:
@@ -249,36 +171,6 @@ def _hash_stream(stream: BinaryIO) -> tuple[str, int]:
         size += len(block)
     stream.seek(0)
     return digest.hexdigest(), size
-
-
-def _read_head(stream: BinaryIO) -> bytes:
-    stream.seek(0)
-    head = stream.read(HEAD_SIZE)
-    stream.seek(0)
-    return head
-
-
-def _gzip_member_name(display: str) -> str:
-    name = display.rsplit("!", 1)[-1]
-    name = Path(name.replace("\\", "/")).name
-    if name.lower().endswith(".gz"):
-        return name[:-3]
-    if name.lower().endswith(".tgz"):
-        return name[:-4] + ".tar"
-    return name or "stdin"
-
-
-def _too_large(size: int) -> str:
-    return (
-        f"archive member or stream of {size} bytes is larger than the buffer cap of "
-        f"{MAX_BUFFERED_BYTES} bytes"
-    )
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, InputError):
-        return error.message
-    return str(error) or type(error).__name__
 
 
 def detect_reader(source: InputFile, readers: list[Reader]) -> Reader | None:
@@ -304,6 +196,11 @@ def describe_unknown(source: InputFile, readers: list[Reader]) -> str:
         keys = _sniff_keys(head)
         if keys:
             found += f"; keys or header found: {keys}"
+        if is_utf16(head):
+            found += (
+                "; the file is UTF-16 text, which only some readers accept: convert it to UTF-8 "
+                "(for example `iconv -f UTF-16 -t UTF-8`) and read it again"
+            )
     return f"no reader recognises this format (tried: {tried}); {found}"
 
 
@@ -314,12 +211,11 @@ def _printable_prefix(head: bytes, limit: int = 16) -> str:
 
 
 def _sniff_keys(head: bytes) -> str | None:
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    text = head_text(head).lstrip("\ufeff \t\r\n")
     if text.startswith(("{", "[")):
-        decoder = json.JSONDecoder()
         body = text.lstrip("[ \t\r\n")
         try:
-            value, _ = decoder.raw_decode(body)
+            value, _ = raw_decode(body)
         except ValueError:
             return None
         if isinstance(value, dict):
@@ -335,7 +231,10 @@ def copy_limit_note() -> str:
     """Describe the buffering limits, for the README and the help text."""
     return (
         f"archive members and stdin are buffered up to {MAX_BUFFERED_BYTES // 1024**3} GiB "
-        f"({SPOOL_MEMORY_BYTES // 1024**2} MiB in memory, the rest in a temporary file)"
+        f"({SPOOL_MEMORY_BYTES // 1024**2} MiB in memory, the rest in a temporary file); "
+        f"one input archive expands to at most {MAX_ARCHIVE_TOTAL_BYTES // 1024**3} GiB in all, "
+        f"and a member over {RATIO_CHECK_MIN_BYTES // 1024**2} MiB to at most "
+        f"{MAX_COMPRESSION_RATIO} times its compressed size"
     )
 
 
@@ -344,6 +243,7 @@ __all__ = [
     "Discovery",
     "InputFailure",
     "InputRecord",
+    "SkippedPath",
     "copy_limit_note",
     "describe_unknown",
     "detect_reader",

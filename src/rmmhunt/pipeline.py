@@ -28,7 +28,7 @@ from rmmhunt.inputs import (
 )
 from rmmhunt.readers.base import InputFile, Reader, ReadOptions, ReadStats
 from rmmhunt.readers.registry import all_readers
-from rmmhunt.report.model import FailedFile, InputEntry, RunSummary
+from rmmhunt.report.model import FailedFile, InputEntry, RunSummary, SkippedFile
 from rmmhunt.triage import TriageOptions, add_triage_counts, triage
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,15 @@ def load_inputs(
             _read_one(source, readers, options, result)
 
     result.dataset.finalise(dedup=dedup)
+    _warn_conflicts(result)
     prepare_dataset(result.dataset)
     return result
+
+
+def _warn_conflicts(result: LoadResult) -> None:
+    # Each warning is located at the first copy's file; the message names every copy.
+    for conflict in result.dataset.duplicate_conflicts:
+        result.stats.warn(InputError(conflict.describe(), path=conflict.first_file))
 
 
 def default_readers(options: ReadOptions) -> list[Reader]:
@@ -128,6 +135,16 @@ def _read_one(
 
     result.files_read += 1
     result.formats[reader.format_name] += 1
+    _record_format(result.discovery, reader.format_name)
+
+
+def _record_format(discovery: Discovery, format_name: str) -> None:
+    # open_inputs appends a file's record before it yields the file's streams, so the last
+    # record is the one that this stream came from.
+    record = discovery.inputs[-1]
+    formats = set(record.format.split(", ")) if record.format else set()
+    formats.add(format_name)
+    record.format = ", ".join(sorted(formats))
 
 
 def build_summary(
@@ -149,17 +166,21 @@ def build_summary(
         files_read=loaded.files_read,
         files_failed=len(discovery.failures),
         failed_files=[FailedFile(path=f.path, reason=f.reason) for f in discovery.failures],
+        skipped_files=[SkippedFile(path=s.path, reason=s.reason) for s in discovery.skipped],
         records_read=stats.records_read,
         records_normalised=stats.records_normalised,
         records_skipped=dict(sorted(stats.skipped.items())),
         duplicates_merged=dataset.duplicates_removed,
+        duplicates_conflicting=dataset.conflicting_events,
         events_without_time=dataset.count_rows("_time IS NULL"),
         events_by_kind=dataset.count_events_by_kind(),
         formats=dict(sorted(loaded.formats.items())),
         alerts=len(alerts),
         alerts_by_kind={kind: alerts_by_kind.get(kind, 0) for kind in _alert_kinds(alerts)},
         inputs=[
-            InputEntry(path=i.path, sha256=i.sha256, size=i.size, members=i.members)
+            InputEntry(
+                path=i.path, sha256=i.sha256, size=i.size, format=i.format, members=i.members
+            )
             for i in discovery.inputs
         ],
         warnings=stats.warnings,
@@ -192,11 +213,22 @@ def runtime_notes(loaded: LoadResult) -> list[str]:
             "process (the old field set, or TargetUserName '-')"
         )
 
-    lost = skipped.get("chunk_records_missing", 0) + skipped.get("chunk_parse_error", 0)
+    lost = sum(
+        skipped.get(reason, 0)
+        for reason in ("chunk_records_missing", "chunk_parse_error", "file_truncated")
+    )
     if lost:
         notes.append(
-            f"{lost} EVTX record(s) or chunk(s) were lost to damage; a chunk whose header is "
-            "unreadable counts once, whatever it held"
+            f"{lost} EVTX record(s) or chunk(s) were lost to damage or truncation; a chunk whose "
+            "header is unreadable or cut off counts once, whatever it held"
+        )
+
+    conflicting = dataset.conflicting_events
+    if conflicting:
+        described = len(dataset.duplicate_conflicts)
+        notes.append(
+            f"{conflicting} event(s) have copies with the same event_id and time but different "
+            f"content; each copy was kept and hunted (the first {described} are in the warnings)"
         )
 
     untimed = dataset.count_rows("_time IS NULL")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +18,16 @@ from typing import Protocol
 
 from rmmhunt.errors import InputError
 from rmmhunt.readers.base import InputFile, ReadStats
+from rmmhunt.readers.csvtext import allow_large_fields, unclosed_quote_lines
+from rmmhunt.readers.jsondecode import (
+    MAX_JSON_DEPTH,
+    JsonDepthError,
+    contains_placeholder,
+    loads,
+    loads_document,
+    raw_decode,
+)
+from rmmhunt.readers.textstream import wrapper_encoding
 from rmmhunt.schema import Row
 
 Unwrap = Callable[[dict[str, object]], list[object] | None]
@@ -58,11 +67,15 @@ class RecordRejected(Exception):
 
 @contextmanager
 def text_stream(source: InputFile) -> Iterator[io.TextIOWrapper]:
-    """Open the binary stream as UTF-8 text from its start, leaving the stream open afterwards."""
+    """Open the binary stream as text from its start, leaving the stream open afterwards.
+
+    The encoding is UTF-8, or UTF-16 when the head shows it (see `textstream.detect_encoding`).
+    """
     source.stream.seek(0)
-    # NOTE: undecodable bytes become U+FFFD so that one bad byte never stops the file; UTF-16
-    # exports are not decoded and fail as unknown content.
-    wrapper = io.TextIOWrapper(source.stream, encoding="utf-8-sig", errors="replace", newline="")
+    # NOTE: undecodable bytes become U+FFFD so that one bad byte never stops the file. Detection
+    # of these formats reads the head as UTF-8, so most UTF-16 exports still fail as unknown.
+    encoding = wrapper_encoding(source.head)
+    wrapper = io.TextIOWrapper(source.stream, encoding=encoding, errors="replace", newline="")
     try:
         yield wrapper
     finally:
@@ -77,6 +90,7 @@ def looks_like_json(head: bytes) -> bool:
 
 def iter_csv(source: InputFile) -> Iterator[RawRecord]:
     """Yield one record per CSV row after the header line; blank lines are not records."""
+    allow_large_fields()
     with text_stream(source) as text:
         reader = csv.reader(text)
         try:
@@ -118,6 +132,18 @@ def _csv_rows(reader: _CsvRows, names: list[str]) -> Iterator[RawRecord]:
         if not values:
             continue
 
+        swallowed = unclosed_quote_lines(values, len(names), start_line, reader.line_num)
+        if swallowed:
+            # Each swallowed line counts as one malformed record, and the first names the cause.
+            message = (
+                f"a quoted field opens on line {start_line} and runs unclosed to line "
+                f"{reader.line_num}, so {swallowed} lines were read as one row"
+            )
+            for offset in range(swallowed):
+                index += 1
+                yield RawRecord(None, index, start_line + offset, message)
+            continue
+
         index += 1
         if len(values) != len(names):
             message = f"expected {len(names)} fields as in the header, found {len(values)}"
@@ -153,7 +179,7 @@ def _first_line_is_json(head: bytes) -> bool:
     if not newline and len(head) >= 64 * 1024:
         return False
     try:
-        json.loads(first_line)
+        loads(first_line)
     except ValueError:
         return False
     return True
@@ -166,7 +192,7 @@ def _ndjson_records(source: InputFile, unwrap: Unwrap | None) -> Iterator[RawRec
             if not line.strip():
                 continue
             try:
-                value = json.loads(line)
+                value = loads(line)
             except ValueError as error:
                 index += 1
                 yield RawRecord(None, index, line_number, f"invalid JSON: {error}")
@@ -187,7 +213,7 @@ def _document_records(source: InputFile, unwrap: Unwrap | None) -> Iterator[RawR
         return
 
     try:
-        value = json.loads(text)
+        value, replaced = loads_document(text)
     except ValueError as error:
         raise InputError(
             f"invalid JSON document: {error}",
@@ -195,12 +221,15 @@ def _document_records(source: InputFile, unwrap: Unwrap | None) -> Iterator[RawR
             hint="check that the export is complete; a truncated document cannot be read",
         ) from error
     for index, item in enumerate(_expand(value, unwrap), start=1):
-        yield _record_from_value(item, index, None)
+        if replaced and contains_placeholder(item):
+            message = f"invalid JSON: a value nested more than {MAX_JSON_DEPTH} levels deep"
+            yield RawRecord(None, index, None, message)
+        else:
+            yield _record_from_value(item, index, None)
 
 
 def _array_records(text: str, position: int, unwrap: Unwrap | None) -> Iterator[RawRecord]:
     """Decode a top-level array element by element, so that each record keeps its line."""
-    decoder = json.JSONDecoder()
     line, counted_to, index = 1, 0, 0
     while True:
         position = _skip_blank(text, position)
@@ -209,15 +238,26 @@ def _array_records(text: str, position: int, unwrap: Unwrap | None) -> Iterator[
         line += text.count("\n", counted_to, position)
         counted_to = position
         try:
-            value, position = decoder.raw_decode(text, position)
+            value, position = raw_decode(text, position)
+        except JsonDepthError as error:
+            index += 1
+            if error.end is None:
+                yield RawRecord(
+                    None, index, line, f"invalid JSON, rest of the array not read: {error}"
+                )
+                return
+            # The element's brackets balance, so reading resumes after it.
+            yield RawRecord(None, index, line, f"invalid JSON: {error}")
+            position = error.end
         except ValueError as error:
             # The array cannot be resynchronised after a syntax error, so the rest is not read.
             index += 1
             yield RawRecord(None, index, line, f"invalid JSON, rest of the array not read: {error}")
             return
-        for item in _expand(value, unwrap):
-            index += 1
-            yield _record_from_value(item, index, line)
+        else:
+            for item in _expand(value, unwrap):
+                index += 1
+                yield _record_from_value(item, index, line)
 
         position = _skip_blank(text, position)
         if text[position : position + 1] == ",":

@@ -16,7 +16,12 @@ from typing import Final
 from rmmhunt.errors import InputError
 from rmmhunt.normalise import clean_text, parse_int, parse_time, short_hostname
 from rmmhunt.readers.base import InputFile, ReadStats
-from rmmhunt.readers.winevent import WinEvent, map_win_event
+from rmmhunt.readers.winevent import (
+    SKIP_MISSING_REQUIRED_FIELD,
+    WinEvent,
+    map_win_event,
+    missing_field_message,
+)
 from rmmhunt.schema import Row
 
 SKIP_MALFORMED: Final = "malformed_record"
@@ -87,6 +92,9 @@ def emit_row(
         event, source_format=format_name, source_file=source.display, source_record=record
     )
     if isinstance(result, str):
+        if result == SKIP_MISSING_REQUIRED_FIELD:
+            message = missing_field_message(event, record)
+            stats.warn(InputError(message, path=source.display))
         stats.skip(result)
         return None
 

@@ -9,7 +9,7 @@ The record header's timestamp is never used, because some real files contain 160
 
 from __future__ import annotations
 
-import json
+import io
 import logging
 import re
 from collections.abc import Iterator, Mapping
@@ -27,10 +27,19 @@ from rmmhunt.readers.evtxchunks import (
     FILE_HEADER_SIZE,
     FILE_MAGIC,
     ChunkLedger,
+    FileHeader,
+    Truncation,
+    find_truncation,
     parse_file_header,
     scan_chunks,
 )
-from rmmhunt.readers.winevent import WinEvent, map_win_event
+from rmmhunt.readers.jsondecode import loads
+from rmmhunt.readers.winevent import (
+    SKIP_MISSING_REQUIRED_FIELD,
+    WinEvent,
+    map_win_event,
+    missing_field_message,
+)
 from rmmhunt.schema import Row
 
 logger = logging.getLogger(__name__)
@@ -38,6 +47,7 @@ logger = logging.getLogger(__name__)
 SKIP_RECORD_PARSE_ERROR: Final = "record_parse_error"
 SKIP_CHUNK_PARSE_ERROR: Final = "chunk_parse_error"
 SKIP_CHUNK_RECORDS_MISSING: Final = "chunk_records_missing"
+SKIP_FILE_TRUNCATED: Final = "file_truncated"
 
 # pyevtx-rs 0.14 names the chunk or record in most of its error messages.
 _CHUNK_NUMBER: Final = re.compile(r"chunk number (\d+)")
@@ -60,7 +70,7 @@ class EvtxReader:
         Raises:
             InputError: when the file header is missing, truncated or invalid.
         """
-        _check_file_header(source)
+        header = _check_file_header(source)
         scan = scan_chunks(source.stream)
         ledger = ChunkLedger(scan.chunks)
         try:
@@ -84,7 +94,7 @@ class EvtxReader:
                 break
 
             ledger.add_record(record["event_record_id"])
-            result = _map_record(record, source)
+            result = _map_record(record, source, stats)
             if isinstance(result, str):
                 stats.skip(result)
             else:
@@ -92,12 +102,13 @@ class EvtxReader:
                 yield result
 
         _count_gaps(ledger, source, stats)
+        _count_truncation(find_truncation(header, scan), source, stats)
 
 
-def _check_file_header(source: InputFile) -> None:
+def _check_file_header(source: InputFile) -> FileHeader:
     head = source.head[:FILE_HEADER_FIELDS_SIZE]
     try:
-        parse_file_header(head)
+        return parse_file_header(head)
     except ValueError as error:
         first_bytes = source.head[:16].hex(" ") if source.head else "nothing (the file is empty)"
         raise InputError(
@@ -171,19 +182,51 @@ def _count_gaps(ledger: ChunkLedger, source: InputFile, stats: ReadStats) -> Non
         )
 
 
-def _map_record(record: Mapping[str, Any], source: InputFile) -> Row | str:
+def _count_truncation(truncation: Truncation, source: InputFile, stats: ReadStats) -> None:
+    """Count the records that a cut-off file lost after its last chunk, and warn once."""
+    if not truncation.missing_records and not truncation.missing_chunks:
+        return
+    end = source.stream.seek(0, io.SEEK_END)
+    source.stream.seek(0)
+
+    if truncation.missing_records:
+        lost = truncation.missing_records
+        loss = f"{lost} record(s) after record id {truncation.last_record_id} are missing"
+    else:
+        # NOTE: the records of chunks lost before any chunk header, or of the older chunks of a
+        # log that wrapped around, cannot be numbered, so each missing chunk counts once.
+        lost = truncation.missing_chunks
+        loss = f"{lost} chunk(s) are missing; each counts once, whatever it held"
+
+    stats.skip(SKIP_FILE_TRUNCATED, lost)
+    stats.warn(
+        InputError(
+            f"the file header lists {truncation.listed_chunks} chunk(s) and next record id "
+            f"{truncation.next_record_id}, but the data ends at this offset, so {loss}",
+            path=source.display,
+            offset=end,
+            hint="the file was cut off while copying; copy it again from the source",
+        )
+    )
+
+
+def _map_record(record: Mapping[str, Any], source: InputFile, stats: ReadStats) -> Row | str:
     """Decode one record's JSON and map it, or return a skip reason."""
     record_id = record["event_record_id"]
     try:
-        document = json.loads(record["data"])
+        document = loads(record["data"])
     except ValueError:
         logger.debug("invalid JSON for record %s in %s", record_id, source.display)
         return SKIP_RECORD_PARSE_ERROR
 
     event = win_event_from_json(document, fallback_record_id=record_id)
-    return map_win_event(
+    result = map_win_event(
         event, source_format="evtx", source_file=source.display, source_record=str(record_id)
     )
+    if result == SKIP_MISSING_REQUIRED_FIELD:
+        message = missing_field_message(event, f"record {record_id}")
+        stats.warn(InputError(message, path=source.display))
+    return result
 
 
 def win_event_from_json(document: Mapping[str, Any], *, fallback_record_id: int | None) -> WinEvent:

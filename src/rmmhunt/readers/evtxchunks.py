@@ -114,6 +114,48 @@ def scan_chunks(stream: BinaryIO) -> ChunkScan:
 
 
 @dataclass(frozen=True)
+class Truncation:
+    """The records and chunks that the file header lists beyond the data in the file.
+
+    Attributes:
+        missing_records: records with ids after the highest one that a chunk header in the file
+            lists, up to the header's next record id; 0 when no chunk header is in the file.
+            Records of a chunk whose header is in the file are left to the chunk ledger, so no
+            record is counted twice.
+        missing_chunks: chunks the file header counts whose header is not in the file.
+        last_record_id: the highest record id that a chunk header in the file lists, or 0.
+        listed_chunks: the file header's chunk count.
+        next_record_id: the file header's next record id.
+    """
+
+    missing_records: int
+    missing_chunks: int
+    last_record_id: int
+    listed_chunks: int
+    next_record_id: int
+
+
+def find_truncation(header: FileHeader, scan: ChunkScan) -> Truncation:
+    """Compare the file header's chunk count and next record id with the chunks in the file.
+
+    A complete file never lists more: in the public samples a header that was not updated on
+    close lists fewer, never more, so only a shortfall is reported.
+    """
+    chunks_in_file = len(scan.chunks) + len(scan.invalid) + scan.empty
+    last_record_id = max((chunk.last_record_id for chunk in scan.chunks), default=0)
+    # Without a chunk header the first record id is unknown (a log that wrapped around starts
+    # past 1), so only the missing chunks are counted then.
+    missing_records = header.next_record_id - 1 - last_record_id if scan.chunks else 0
+    return Truncation(
+        missing_records=max(0, missing_records),
+        missing_chunks=max(0, header.chunk_count - chunks_in_file),
+        last_record_id=last_record_id,
+        listed_chunks=header.chunk_count,
+        next_record_id=header.next_record_id,
+    )
+
+
+@dataclass(frozen=True)
 class ChunkGap:
     """Records that a chunk header lists but that the parser neither returned nor failed on."""
 

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Final
 
+from rmmhunt.readers.jsondecode import JsonDepthError, raw_decode
 from rmmhunt.readers.textstream import head_text, iter_text_chunks
 
 MAX_RECORD_CHARS: Final = 64 * 1024 * 1024
@@ -33,7 +34,6 @@ _INDENT_KEPT: Final = 256
 
 _SEPARATOR: Final = re.compile(r"Record (\d+)[ \t]*\r?(?:\n|$)")
 _SPACE: Final = re.compile(r"[ \t\r\n,]*")
-_DECODER: Final = json.JSONDecoder()
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def first_json_value(head: bytes) -> object:
     if text.startswith("["):
         text = text[1:].lstrip()
     try:
-        value, _ = _DECODER.raw_decode(text)
+        value, _ = raw_decode(text)
     except json.JSONDecodeError:
         return None
     return value
@@ -85,6 +85,10 @@ class _JsonScanner:
         self._buffer = ""
         self._pos = 0
         self._line = 1
+        # Characters dropped from the buffer's front, and where the current line starts, both
+        # counted from the start of the stream, so that columns stay right in one-line arrays.
+        self._dropped = 0
+        self._line_start = 0
         self._eof = False
         self._in_array = False
 
@@ -115,12 +119,19 @@ class _JsonScanner:
         line = self._line
         while True:
             try:
-                value, end = _DECODER.raw_decode(self._buffer, self._pos)
+                value, end = raw_decode(self._buffer, self._pos)
             except json.JSONDecodeError as error:
                 if self._may_need_more(error) and self._grow():
                     continue
-                message = f"invalid JSON: {error.msg} at line {self._line_of(error.pos)}"
-                self._resynchronise()
+                message = (
+                    f"invalid JSON: {error.msg} at line {self._line_of(error.pos)}, "
+                    f"column {self._column_of(error.pos)}"
+                )
+                if isinstance(error, JsonDepthError) and error.end is not None:
+                    # The value's end is known, so reading resumes right after it.
+                    self._advance(error.end - self._pos)
+                else:
+                    self._resynchronise()
                 return JsonRecord(line=line, value=None, error=message, label=label)
             self._advance(end - self._pos)
             return JsonRecord(line=line, value=value, label=label)
@@ -128,6 +139,8 @@ class _JsonScanner:
     def _may_need_more(self, error: json.JSONDecodeError) -> bool:
         if self._eof or len(self._buffer) - self._pos > MAX_RECORD_CHARS:
             return False
+        if isinstance(error, JsonDepthError):
+            return error.end is None
         near_end = error.pos >= len(self._buffer) - _TAIL_MARGIN
         return near_end or error.msg.startswith("Unterminated string")
 
@@ -180,6 +193,7 @@ class _JsonScanner:
             keep = max(self._buffer.rfind("\n", 0, self._pos) + 1, self._pos - _INDENT_KEPT)
             self._buffer = self._buffer[keep:]
             self._pos -= keep
+            self._dropped += keep
         self._buffer += chunk
         return True
 
@@ -197,9 +211,18 @@ class _JsonScanner:
     def _line_of(self, offset: int) -> int:
         return self._line + self._buffer.count("\n", self._pos, offset)
 
+    def _column_of(self, offset: int) -> int:
+        newline = self._buffer.rfind("\n", self._pos, offset)
+        line_start = self._dropped + newline + 1 if newline >= 0 else self._line_start
+        return self._dropped + offset - line_start + 1
+
     def _advance(self, count: int) -> None:
-        self._line += self._buffer.count("\n", self._pos, self._pos + count)
-        self._pos += count
+        end = self._pos + count
+        self._line += self._buffer.count("\n", self._pos, end)
+        newline = self._buffer.rfind("\n", self._pos, end)
+        if newline >= 0:
+            self._line_start = self._dropped + newline + 1
+        self._pos = end
 
     def _peek(self) -> str:
         return self._buffer[self._pos] if self._pos < len(self._buffer) else ""

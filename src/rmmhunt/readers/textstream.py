@@ -36,6 +36,20 @@ def detect_encoding(head: bytes) -> str:
     return "utf-8"
 
 
+def wrapper_encoding(head: bytes) -> str:
+    """Return the codec for `io.TextIOWrapper` over an input whose first bytes are `head`.
+
+    UTF-8 becomes `utf-8-sig`, so that a byte order mark is dropped rather than read as text.
+    """
+    encoding = detect_encoding(head)
+    return "utf-8-sig" if encoding == "utf-8" else encoding
+
+
+def is_utf16(head: bytes) -> bool:
+    """Tell whether the input is UTF-16 text, with or without a byte order mark."""
+    return detect_encoding(head).startswith("utf-16")
+
+
 def head_text(head: bytes) -> str:
     """Decode the detection head, dropping a character cut at its end and leading white space."""
     encoding = detect_encoding(head)

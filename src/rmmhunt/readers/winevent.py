@@ -161,6 +161,15 @@ def map_win_event(
     return row
 
 
+def missing_field_message(event: WinEvent, record: str) -> str:
+    """Describe a mapped event skipped as `missing_required_field`, for a located warning."""
+    source = event.channel or event.provider or "unknown channel"
+    return (
+        f"{source} event {event.event_id} ({record}) lacks a field that its row requires, such "
+        "as the process image or the service name, so it is skipped"
+    )
+
+
 def _provider_key(event: WinEvent) -> str | None:
     if event.provider:
         key = event.provider.casefold()

@@ -27,6 +27,23 @@ from typing import TYPE_CHECKING, Final
 
 from rmmhunt.errors import InputError
 from rmmhunt.readers.base import InputFile, Reader, ReadOptions, ReadStats
+from rmmhunt.readers.csvtext import allow_large_fields, unclosed_quote_lines
+from rmmhunt.readers.jsondecode import (
+    MAX_JSON_DEPTH,
+    contains_placeholder,
+    loads,
+    loads_document,
+)
+from rmmhunt.readers.textstream import wrapper_encoding
+from rmmhunt.readers.xdr_common import (
+    emit_row,
+    empty_file_error,
+    has_xdr_keys,
+    is_empty,
+    text_wrapper,
+    unreadable_error,
+    xdr_head_text,
+)
 from rmmhunt.readers.xdr_json import (
     UTF8_BOM,
     ArraySyntaxError,
@@ -34,103 +51,13 @@ from rmmhunt.readers.xdr_json import (
     inspect_reply_head,
     iter_array,
 )
-from rmmhunt.readers.xdr_values import RecordError, normalise_record
 from rmmhunt.schema import COLUMN_NAMES, Row
 
 if TYPE_CHECKING:
     from _csv import Reader as CsvReader
 
-DETECTION_KEYS: Final = frozenset(
-    {
-        "_time",
-        "event_type",
-        "agent_hostname",
-        "action_process_image_name",
-        "event_id",
-        "agent_id",
-        "actor_process_image_name",
-    }
-)
-"""Columns that mark a record as `xdr_data`; detection requires at least two of them."""
-
 MAX_REPLY_BYTES: Final = 256 * 1024 * 1024
 """Maximum size of an XQL API reply, which is loaded whole (the API caps it at 1,000 rows)."""
-
-_FIRST_BYTES_SHOWN: Final = 40
-
-
-def has_xdr_keys(keys: Iterable[str]) -> bool:
-    """Return whether at least two of the keys are `xdr_data` columns used for detection."""
-    return len(DETECTION_KEYS.intersection(key.strip() for key in keys)) >= 2
-
-
-def _head_text(head: bytes) -> str:
-    # The head may end inside a multi-byte character, so decoding replaces rather than fails.
-    return head.removeprefix(UTF8_BOM).decode("utf-8", errors="replace")
-
-
-def _is_empty(source: InputFile) -> bool:
-    return not source.head.removeprefix(UTF8_BOM).strip()
-
-
-def _empty_file_error(source: InputFile, format_name: str) -> InputError:
-    return InputError(
-        f"empty file: no {format_name} records",
-        path=source.display,
-        hint="check that the export finished writing and that the right file was given",
-    )
-
-
-def _unreadable_error(source: InputFile, expected: str) -> InputError:
-    first = source.head.removeprefix(UTF8_BOM)[:_FIRST_BYTES_SHOWN]
-    return InputError(
-        f"not {expected}: the file starts with {first!r}",
-        path=source.display,
-        hint="export the xdr_data rows from Cortex XDR again as JSON, NDJSON or CSV",
-    )
-
-
-def _emit_row(
-    record: object,
-    number: int,
-    line: int | None,
-    source: InputFile,
-    stats: ReadStats,
-    options: ReadOptions,
-    format_name: str,
-) -> Row | None:
-    """Normalise one record and count it; return its row, or None when it was skipped."""
-    where = "" if line is not None else f"row {number}: "
-    if not isinstance(record, Mapping):
-        kind = type(record).__name__
-        stats.warn(
-            InputError(
-                f"{where}record is a JSON {kind}, not an object", path=source.display, line=line
-            )
-        )
-        stats.skip("malformed_record")
-        return None
-
-    try:
-        normalised = normalise_record(record, options)
-    except RecordError as error:
-        located = InputError(where + error.message, path=source.display, line=line, hint=error.hint)
-        stats.warn(located)
-        stats.skip(error.reason)
-        return None
-
-    for message in normalised.field_warnings:
-        stats.warn(InputError(where + message, path=source.display, line=line))
-    if not normalised.row:
-        stats.skip("empty_record")
-        return None
-
-    row = normalised.row
-    row["source_format"] = format_name
-    row["source_file"] = source.display
-    row["source_record"] = str(number)
-    stats.records_read += 1
-    return row
 
 
 class XdrJsonReader:
@@ -140,7 +67,7 @@ class XdrJsonReader:
 
     def detect(self, head: bytes, name: str) -> bool:
         """Accept a JSON array whose first object has `xdr_data` column names as keys."""
-        text = _head_text(head).lstrip()
+        text = xdr_head_text(head).lstrip()
         if not text.startswith("["):
             return False
         record = first_object(text)
@@ -148,14 +75,24 @@ class XdrJsonReader:
 
     def read(self, source: InputFile, stats: ReadStats, options: ReadOptions) -> Iterator[Row]:
         """Yield one row per array element; `source_record` is the element's 1-based index."""
-        if _is_empty(source):
-            raise _empty_file_error(source, "JSON array")
-        if not _head_text(source.head).lstrip().startswith("["):
-            raise _unreadable_error(source, "a JSON array")
+        if is_empty(source):
+            raise empty_file_error(source, "JSON array")
+        if not xdr_head_text(source.head).lstrip().startswith("["):
+            raise unreadable_error(source, "a JSON array")
 
         try:
-            for element in iter_array(source.stream):
-                row = _emit_row(
+            for element in iter_array(source.stream, encoding=wrapper_encoding(source.head)):
+                if element.error is not None:
+                    located = InputError(
+                        f"element {element.index}: {element.error}",
+                        path=source.display,
+                        line=element.line,
+                        hint="the element is skipped",
+                    )
+                    stats.warn(located)
+                    stats.skip("malformed_record")
+                    continue
+                row = emit_row(
                     element.value,
                     element.index,
                     element.line,
@@ -174,6 +111,7 @@ class XdrJsonReader:
                     f"{error.message}; the rest of the file is not read",
                     path=source.display,
                     line=error.line,
+                    column=error.column,
                     hint="fix the JSON at that line, or export the rows again as NDJSON",
                 )
             )
@@ -187,7 +125,7 @@ class XdrNdjsonReader:
 
     def detect(self, head: bytes, name: str) -> bool:
         """Accept NDJSON whose first line is an object with `xdr_data` column names as keys."""
-        text = _head_text(head).lstrip()
+        text = xdr_head_text(head).lstrip()
         if not text.startswith("{"):
             return False
         record = first_object(text)
@@ -195,19 +133,26 @@ class XdrNdjsonReader:
 
     def read(self, source: InputFile, stats: ReadStats, options: ReadOptions) -> Iterator[Row]:
         """Yield one row per non-blank line; `source_record` is the 1-based line number."""
-        if _is_empty(source):
-            raise _empty_file_error(source, "NDJSON")
+        if is_empty(source):
+            raise empty_file_error(source, "NDJSON")
 
-        for line_number, raw_line in enumerate(source.stream, start=1):
-            if line_number == 1:
-                raw_line = raw_line.removeprefix(UTF8_BOM)
-            # Invalid UTF-8 survives as lone surrogates, which the normaliser rejects per field.
-            text = raw_line.decode("utf-8", errors="surrogateescape").strip()
+        # Only LF ends a line, as in the binary file, so a stray CR stays inside its line.
+        wrapper = text_wrapper(source, newline="\n")
+        try:
+            yield from self._read_lines(wrapper, source, stats, options)
+        finally:
+            wrapper.detach()  # the caller owns the binary stream and closes it
+
+    def _read_lines(
+        self, lines: Iterable[str], source: InputFile, stats: ReadStats, options: ReadOptions
+    ) -> Iterator[Row]:
+        for line_number, raw_line in enumerate(lines, start=1):
+            text = raw_line.strip()
             if not text:
                 continue
 
             try:
-                record = json.loads(text)
+                record = loads(text)
             except json.JSONDecodeError as error:
                 stats.warn(
                     InputError(
@@ -220,7 +165,7 @@ class XdrNdjsonReader:
                 stats.skip("malformed_record")
                 continue
 
-            row = _emit_row(
+            row = emit_row(
                 record, line_number, line_number, source, stats, options, self.format_name
             )
             if row is not None:
@@ -234,7 +179,7 @@ class XdrCsvReader:
 
     def detect(self, head: bytes, name: str) -> bool:
         """Accept text whose first line is a CSV header with `xdr_data` column names."""
-        text = _head_text(head).lstrip("\r\n")
+        text = xdr_head_text(head).lstrip("\r\n")
         if text.lstrip().startswith(("[", "{")):
             return False
         first_line = text.splitlines()[0] if text else ""
@@ -247,12 +192,12 @@ class XdrCsvReader:
 
     def read(self, source: InputFile, stats: ReadStats, options: ReadOptions) -> Iterator[Row]:
         """Yield one row per CSV record; `source_record` is the line the record starts on."""
-        if _is_empty(source):
-            raise _empty_file_error(source, "CSV")
+        if is_empty(source):
+            raise empty_file_error(source, "CSV")
 
-        text = io.TextIOWrapper(
-            source.stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
-        )
+        # The csv module needs newline="" to read line breaks inside quoted fields.
+        allow_large_fields()
+        text = text_wrapper(source, newline="")
         try:
             yield from self._read_rows(csv.reader(text), source, stats, options)
         finally:
@@ -267,7 +212,7 @@ class XdrCsvReader:
     ) -> Iterator[Row]:
         header = [name.strip() for name in next(records, [])]
         if not COLUMN_NAMES.intersection(header):
-            raise _unreadable_error(source, "a CSV export of xdr_data (no column names in header)")
+            raise unreadable_error(source, "a CSV export of xdr_data (no column names in header)")
 
         while True:
             start_line = records.line_num + 1
@@ -281,23 +226,33 @@ class XdrCsvReader:
 
             if not fields:
                 continue  # a blank line is no record
+            swallowed = unclosed_quote_lines(fields, len(header), start_line, records.line_num)
+            if swallowed:
+                message = (
+                    f"a quoted field opens on line {start_line} and runs unclosed to line "
+                    f"{records.line_num}, so {swallowed} lines were read as one row"
+                )
+                self._warn_malformed(source, stats, start_line, message, count=swallowed)
+                continue
             if len(fields) != len(header):
                 message = f"row has {len(fields)} fields but the header has {len(header)}"
                 self._warn_malformed(source, stats, start_line, message)
                 continue
 
             record = dict(zip(header, fields, strict=True))
-            row = _emit_row(
-                record, start_line, start_line, source, stats, options, self.format_name
-            )
+            row = emit_row(record, start_line, start_line, source, stats, options, self.format_name)
             if row is not None:
                 yield row
 
     @staticmethod
-    def _warn_malformed(source: InputFile, stats: ReadStats, line: int, message: str) -> None:
+    def _warn_malformed(
+        source: InputFile, stats: ReadStats, line: int, message: str, count: int = 1
+    ) -> None:
         hint = "the row is skipped; check its quoting and field count"
+        if count > 1:
+            hint = f"the {count} lines are counted as skipped rows; check the quoting"
         stats.warn(InputError(message, path=source.display, line=line, hint=hint))
-        stats.skip("malformed_record")
+        stats.skip("malformed_record", count)
 
 
 class XdrApiReader:
@@ -311,7 +266,7 @@ class XdrApiReader:
         The second case covers replies whose rows are in a stream or start past the head, so
         that reading them reports what is wrong rather than leaving the file unrecognised.
         """
-        reply = inspect_reply_head(_head_text(head))
+        reply = inspect_reply_head(xdr_head_text(head))
         if reply is None:
             return False
         if reply.first_row is not None:
@@ -324,17 +279,24 @@ class XdrApiReader:
         Raises:
             InputError: the file is not a successful XQL reply, or its rows are in a stream.
         """
-        if _is_empty(source):
-            raise _empty_file_error(source, "XQL API reply")
+        if is_empty(source):
+            raise empty_file_error(source, "XQL API reply")
 
-        rows = self._load_rows(source, stats)
+        rows, replaced = self._load_rows(source, stats)
         for number, record in enumerate(rows, start=1):
-            row = _emit_row(record, number, None, source, stats, options, self.format_name)
+            if replaced and contains_placeholder(record):
+                message = (
+                    f"row {number}: invalid JSON: a value nested more than {MAX_JSON_DEPTH} levels"
+                )
+                stats.warn(InputError(message, path=source.display, hint="the row is skipped"))
+                stats.skip("malformed_record")
+                continue
+            row = emit_row(record, number, None, source, stats, options, self.format_name)
             if row is not None:
                 yield row
 
-    def _load_rows(self, source: InputFile, stats: ReadStats) -> list[object]:
-        reply = _load_reply(source)
+    def _load_rows(self, source: InputFile, stats: ReadStats) -> tuple[list[object], int]:
+        reply, replaced = _load_reply(source)
         status = reply.get("status")
         if status is not None and str(status).upper() != "SUCCESS":
             raise InputError(
@@ -362,10 +324,11 @@ class XdrApiReader:
         if isinstance(expected, int) and expected != len(data):
             message = f"reply states number_of_results {expected} but holds {len(data)} rows"
             stats.warn(InputError(message, path=source.display))
-        return data
+        return data, replaced
 
 
-def _load_reply(source: InputFile) -> Mapping[str, object]:
+def _load_reply(source: InputFile) -> tuple[Mapping[str, object], int]:
+    """Decode the reply; also return how many too-deep values were replaced (see loads_document)."""
     size = source.stream.seek(0, io.SEEK_END)
     source.stream.seek(0)
     if size > MAX_REPLY_BYTES:
@@ -377,7 +340,7 @@ def _load_reply(source: InputFile) -> Mapping[str, object]:
 
     text = source.stream.read().removeprefix(UTF8_BOM).decode("utf-8", errors="surrogateescape")
     try:
-        document = json.loads(text)
+        document, replaced = loads_document(text)
     except json.JSONDecodeError as error:
         raise InputError(
             f"invalid JSON in XQL reply: {error.msg}",
@@ -389,8 +352,8 @@ def _load_reply(source: InputFile) -> Mapping[str, object]:
 
     reply = document.get("reply") if isinstance(document, Mapping) else None
     if not isinstance(reply, Mapping):
-        raise _unreadable_error(source, 'an XQL reply (no "reply" object)')
-    return reply
+        raise unreadable_error(source, 'an XQL reply (no "reply" object)')
+    return reply, replaced
 
 
 def xdr_readers() -> list[Reader]:

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Final
 
+from rmmhunt.readers.jsondecode import JsonDepthError, raw_decode, top_level_keys
+
 CHUNK_CHARS: Final = 1024 * 1024
 """Characters read from the stream each time the buffer runs short."""
 
@@ -21,7 +23,6 @@ MAX_ELEMENT_CHARS: Final = 64 * 1024 * 1024
 
 UTF8_BOM: Final = b"\xef\xbb\xbf"
 
-_DECODER: Final = json.JSONDecoder()
 _WHITESPACE: Final = re.compile(r"[ \t\r\n]*")
 _REPLY_START: Final = re.compile(r'^\s*\{\s*"reply"\s*:\s*\{')
 _DATA_ARRAY: Final = re.compile(r'"data"\s*:\s*\[')
@@ -31,10 +32,11 @@ _XQL_REPLY_KEYS: Final = ('"number_of_results"', '"query_cost"', '"stream_id"')
 class ArraySyntaxError(Exception):
     """The array is not valid JSON from `line` on, so no later element can be found."""
 
-    def __init__(self, message: str, line: int) -> None:
+    def __init__(self, message: str, line: int, column: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
+        self.column = column
 
 
 @dataclass
@@ -44,6 +46,8 @@ class ArrayElement:
     index: int
     line: int
     value: object
+    error: str | None = None
+    """Why the element was not decoded, when reading could resume after it."""
 
 
 class _Buffer:
@@ -58,6 +62,10 @@ class _Buffer:
         # Lines are counted incrementally, from `counted_to` on, so each character is counted once.
         self.counted_to = 0
         self.line_number = 1
+        # Characters dropped from the front, and where the current line starts, both counted
+        # from the start of the stream, so that columns stay right in one-line arrays.
+        self.dropped = 0
+        self.line_start = 0
 
     def fill(self, size: int | None = None) -> bool:
         """Append up to `size` characters (one chunk by default); return False at the end."""
@@ -68,6 +76,7 @@ class _Buffer:
             self.eof = True
             return False
         self.line()  # count the lines of the text about to be dropped
+        self.dropped += self.pos
         self.text = self.text[self.pos :] + chunk
         self.pos = 0
         self.counted_to = 0
@@ -86,23 +95,39 @@ class _Buffer:
     def line(self) -> int:
         """Return the 1-based line number at the current position."""
         self.line_number += self.text.count("\n", self.counted_to, self.pos)
+        newline = self.text.rfind("\n", self.counted_to, self.pos)
+        if newline >= 0:
+            self.line_start = self.dropped + newline + 1
         self.counted_to = self.pos
         return self.line_number
 
+    def column(self, position: int) -> int:
+        """Return the 1-based column of `position`, which must not be before the current one."""
+        self.line()
+        newline = self.text.rfind("\n", self.pos, position)
+        line_start = self.dropped + newline + 1 if newline >= 0 else self.line_start
+        return self.dropped + position - line_start + 1
+
 
 def iter_array(
-    stream: BinaryIO, *, chunk_chars: int = CHUNK_CHARS, max_element_chars: int = MAX_ELEMENT_CHARS
+    stream: BinaryIO,
+    *,
+    chunk_chars: int = CHUNK_CHARS,
+    max_element_chars: int = MAX_ELEMENT_CHARS,
+    encoding: str = "utf-8-sig",
 ) -> Iterator[ArrayElement]:
-    """Yield the elements of the top-level JSON array in a UTF-8 stream, one at a time.
+    """Yield the elements of the top-level JSON array in a text stream, one at a time.
 
     Bytes that are not valid UTF-8 reach the caller as lone surrogates (`surrogateescape`), so
-    the caller can reject that one element.
+    the caller can reject that one element. In UTF-16, which has no such escape, they become
+    U+FFFD.
 
     Raises:
         ArraySyntaxError: the text is not a JSON array from some point on. Elements before that
             point have been yielded.
     """
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    errors = "replace" if encoding.startswith("utf-16") else "surrogateescape"
+    text = io.TextIOWrapper(stream, encoding=encoding, errors=errors, newline="")
     try:
         yield from _iter_elements(_Buffer(text, chunk_chars), max_element_chars)
     finally:
@@ -120,8 +145,14 @@ def _iter_elements(buffer: _Buffer, max_element_chars: int) -> Iterator[ArrayEle
     while True:
         index += 1
         line = buffer.line()
-        value = _decode_element(buffer, max_element_chars, line)
-        yield ArrayElement(index=index, line=line, value=value)
+        try:
+            value = _decode_element(buffer, max_element_chars, line)
+        except JsonDepthError as error:
+            # The element's brackets balance, so reading resumes after it.
+            message = f"invalid JSON: {error.msg}"
+            yield ArrayElement(index=index, line=line, value=None, error=message)
+        else:
+            yield ArrayElement(index=index, line=line, value=value)
 
         separator = buffer.skip_whitespace()
         buffer.pos += 1
@@ -129,8 +160,9 @@ def _iter_elements(buffer: _Buffer, max_element_chars: int) -> Iterator[ArrayEle
             return
         if separator != ",":
             found = repr(separator) if separator else "the end of the file"
+            column = buffer.column(buffer.pos - 1)
             raise ArraySyntaxError(
-                f"expected ',' or ']' after element {index}, found {found}", buffer.line()
+                f"expected ',' or ']' after element {index}, found {found}", buffer.line(), column
             )
         buffer.skip_whitespace()
 
@@ -138,12 +170,21 @@ def _iter_elements(buffer: _Buffer, max_element_chars: int) -> Iterator[ArrayEle
 def _decode_element(buffer: _Buffer, max_element_chars: int, line: int) -> object:
     while True:
         try:
-            value, end = _DECODER.raw_decode(buffer.text, buffer.pos)
+            value, end = raw_decode(buffer.text, buffer.pos)
+        except JsonDepthError as error:
+            if error.end is None and _can_grow(buffer, max_element_chars):
+                continue
+            if error.end is None:
+                raise ArraySyntaxError(f"invalid JSON: {error.msg}", line) from error
+            buffer.pos = error.end
+            raise
         except json.JSONDecodeError as error:
             # The element may only be cut off by the end of the buffer, so read on and retry.
             if _can_grow(buffer, max_element_chars):
                 continue
-            raise ArraySyntaxError(f"invalid JSON: {error.msg}", line) from error
+            line_of_error = line + buffer.text.count("\n", buffer.pos, error.pos)
+            column = buffer.column(error.pos)
+            raise ArraySyntaxError(f"invalid JSON: {error.msg}", line_of_error, column) from error
 
         # A number that ends exactly at the buffer's end may continue in the next chunk.
         if end == len(buffer.text) and _can_grow(buffer, max_element_chars):
@@ -174,7 +215,10 @@ def first_object(head_text: str) -> dict[str, object] | None:
         return None
 
     try:
-        value, _ = _DECODER.raw_decode(text)
+        value, _ = raw_decode(text)
+    except JsonDepthError:
+        # The reader skips this one record, but its keys still show the file's format.
+        return dict.fromkeys(top_level_keys(text))
     except json.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None

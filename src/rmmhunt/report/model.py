@@ -16,6 +16,15 @@ class FailedFile(BaseModel):
     reason: str
 
 
+class SkippedFile(BaseModel):
+    """A directory entry that was not read, such as a FIFO or a second link to one directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    reason: str
+
+
 class InputEntry(BaseModel):
     """An input file on disk (or standard input) with its SHA-256."""
 
@@ -24,6 +33,9 @@ class InputEntry(BaseModel):
     path: str
     sha256: str | None
     size: int | None
+    format: str | None = None
+    """The reader's format name, or several joined by ", " for an archive of mixed members."""
+
     members: int = 0
 
 
@@ -39,10 +51,13 @@ class RunSummary(BaseModel):
     files_read: int = 0
     files_failed: int = 0
     failed_files: list[FailedFile] = Field(default_factory=list)
+    skipped_files: list[SkippedFile] = Field(default_factory=list)
     records_read: int = 0
     records_normalised: int = 0
     records_skipped: dict[str, int] = Field(default_factory=dict)
     duplicates_merged: int = 0
+    duplicates_conflicting: int = 0
+    """Events whose copies share an `event_id` and time but differ in content; not merged."""
     events_without_time: int = 0
     events_by_kind: dict[str, int] = Field(default_factory=dict)
     formats: dict[str, int] = Field(default_factory=dict)

@@ -136,10 +136,12 @@ def render_summary_text(summary: RunSummary) -> str:
     lines = [
         f"rmmhunt {summary.rmmhunt_version}, catalog {summary.catalog_version}, "
         f"profile {summary.profile}",
-        f"files: {summary.files_read} read, {summary.files_failed} failed",
+        f"files: {summary.files_read} read, {summary.files_failed} failed, "
+        f"{len(summary.skipped_files)} skipped",
         f"records: {summary.records_read} read, {summary.records_normalised} normalised, "
         f"{sum(summary.records_skipped.values())} skipped ({skipped or 'none'})",
         f"events: {kinds or 'none'}; {summary.duplicates_merged} duplicate(s) merged; "
+        f"{summary.duplicates_conflicting} conflicting duplicate(s) kept apart; "
         f"{summary.events_without_time} without a time",
         f"alerts: {summary.alerts} ({alerts or 'none'})",
     ]
@@ -148,6 +150,11 @@ def render_summary_text(summary: RunSummary) -> str:
         lines.append(f"failed: {terminal_text(failure.path)}: {terminal_text(failure.reason)}")
     if len(summary.failed_files) > 20:
         lines.append(f"failed: ... and {len(summary.failed_files) - 20} more (see --summary-json)")
+    for entry in summary.skipped_files[:20]:
+        lines.append(f"skipped: {terminal_text(entry.path)}: {terminal_text(entry.reason)}")
+    if len(summary.skipped_files) > 20:
+        more = len(summary.skipped_files) - 20
+        lines.append(f"skipped: ... and {more} more (see --summary-json)")
     if not summary.accounting_closes:
         lines.append("WARNING: record accounting does not close; please report this as a bug")
     for limitation in summary.limitations:
