@@ -276,6 +276,17 @@ def test_path_spelling_does_not_matter(path: str) -> None:
     assert _status(approval, _alert(action_process_image_path=path))["status"] == "approved"
 
 
+def test_dot_segments_do_not_widen_path() -> None:
+    approval = Approval(id="tv", tool_id="teamviewer", paths=(r"C:\Program Files\TeamViewer\**",))
+    escaped = r"C:\Program Files\TeamViewer\..\..\Users\Public\TeamViewer_Service.exe"
+    alert = _alert(kind="service_install", action_service_image_path=f'"{escaped}" --service')
+
+    status = _status(approval, alert)
+
+    assert status["status"] == "outside_approval"
+    assert status["mismatches"] == ["another_path"]
+
+
 def test_approval_expires_after_its_last_day(catalog: Catalog, tmp_path: Path) -> None:
     path = tmp_path / "inventory.yaml"
     path.write_text("approvals:\n  - tool: teamviewer\n    valid_until: 2025-03-12\n")
