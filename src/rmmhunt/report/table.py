@@ -193,10 +193,13 @@ def _triage_lines(summary: RunSummary) -> list[str]:
             f"{approval_id} {count}"
             for approval_id, count in summary.suppressed_by_approval.items()
         )
+        if summary.suppressed_listed is None:
+            listing = "listed only with --show-suppressed"
+        else:
+            listing = f"{summary.suppressed_listed} listed"
         lines.append(
             f"suppressed by the inventory {terminal_text(summary.inventory)}: "
-            f"{summary.alerts_suppressed} ({terminal_text(approvals) or 'none'}); "
-            "listed only with --show-suppressed"
+            f"{summary.alerts_suppressed} ({terminal_text(approvals) or 'none'}); {listing}"
         )
     if summary.alerts_below_min_severity:
         lines.append(f"below --min-severity: {summary.alerts_below_min_severity} not shown")
