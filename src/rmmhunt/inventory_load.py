@@ -28,6 +28,9 @@ from rmmhunt.inventory_model import (
     Inventory,
     InventoryDocument,
 )
+from rmmhunt.yamlsafe import compose_yaml, error_hint, load_yaml
+
+_YAML_HINT = "check the indentation and quoting; quote Windows paths with '...'"
 
 __all__ = [
     "DEFAULT_COLUMNS",
@@ -130,7 +133,7 @@ def load_column_mapping(path: Path) -> dict[str, str]:
     """
     display = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        data = load_yaml(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise InventoryError("column mapping file not found", path=display) from None
     except (OSError, UnicodeDecodeError) as error:
@@ -145,6 +148,7 @@ def load_column_mapping(path: Path) -> dict[str, str]:
             f"invalid YAML: {error.problem}",
             path=display,
             line=mark.line + 1 if mark else None,
+            hint=error_hint(error, "write one `field: header` line per renamed column"),
         ) from error
     except RecursionError:
         raise _too_deep(display) from None
@@ -196,22 +200,18 @@ def _too_deep(display: str) -> InventoryError:
 
 def _parse_yaml(text: str, display: str) -> tuple[list[tuple[int, ApprovalEntry]], list[_Problem]]:
     """Validate a YAML inventory; each entry comes with the line it starts on."""
-    loader = yaml.SafeLoader(text)
     try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
+        root, data = compose_yaml(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         raise InventoryError(
             f"invalid YAML: {error.problem}",
             path=display,
             line=mark.line + 1 if mark else None,
-            hint="check the indentation and quoting; quote Windows paths with '...'",
+            hint=error_hint(error, _YAML_HINT),
         ) from error
     except RecursionError:
         raise _too_deep(display) from None
-    finally:
-        loader.dispose()
 
     if root is None:
         raise InventoryError(
