@@ -132,3 +132,6 @@ def add_triage_counts(
     summary.suppressed_listed = result.suppressed_listed
     if options is not None and options.inventory is not None:
         summary.inventory = options.inventory.source
+        summary.approval_scopes = {
+            approval.id: approval.scope() for approval in options.inventory.approvals
+        }
