@@ -81,7 +81,7 @@ class ApprovalEntry(BaseModel):
     """Catalog tool id, name or alias, for example `teamviewer` or `TeamViewer Host`."""
 
     hosts: tuple[Text, ...] = ()
-    """Host name globs (`*`, `?`), compared case-insensitively with the full and short name."""
+    """Host name globs (`*`, `?`): full names compare when both sides have a domain, else short."""
 
     users: tuple[Text, ...] = ()
     """User name globs; a glob without `\\` or `@` compares with the account name only."""
@@ -93,7 +93,7 @@ class ApprovalEntry(BaseModel):
     """Authenticode signer name globs."""
 
     parents: tuple[Text, ...] = ()
-    """Parent process image name globs, for example `services.exe`."""
+    """Parent image name globs (`services.exe`) or, with a `\\`, image path patterns."""
 
     valid_from: datetime | None = None
     valid_until: datetime | None = None
