@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from contextlib import redirect_stderr
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rmmhunt import __version__
 from rmmhunt.cli import ExitCode, main
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -100,6 +102,37 @@ def test_min_severity_counts_left_out(tmp_path: Path) -> None:
     assert all(alert["severity"] in ("High", "Critical") for alert in high)
     assert len(high) + summary["alerts_below_min_severity"] == len(all_alerts)
     assert summary["alerts_below_min_severity"] > 0
+
+
+def test_show_suppressed_obeys_min_severity(tmp_path: Path) -> None:
+    args = ("--inventory", str(INVENTORY), "--show-suppressed")
+    _, every, every_summary = _hunt_json(tmp_path, *args, "--min-severity", "informational")
+    _, high, summary = _hunt_json(tmp_path, *args, "--min-severity", "high")
+
+    suppressed_every = [alert for alert in every if alert["suppressed"]]
+    suppressed_high = [alert for alert in high if alert["suppressed"]]
+    assert len(suppressed_every) == every_summary["alerts_suppressed"]
+    assert every_summary["suppressed_listed"] == len(suppressed_every)
+    assert summary["suppressed_listed"] == len(suppressed_high)
+    assert all(alert["severity"] in ("High", "Critical") for alert in high)
+    assert len(high) + summary["alerts_below_min_severity"] == len(every)
+
+
+def test_summary_text_reports_suppressed_listing(tmp_path: Path) -> None:
+    stderr = tmp_path / "stderr.txt"
+    args = [*INPUTS, "--inventory", str(INVENTORY), "--format", "json"]
+    args += ["--output", str(tmp_path / "alerts.json")]
+
+    with stderr.open("w", encoding="utf-8") as stream, redirect_stderr(stream):
+        main(["hunt", *args])
+        main(["hunt", *args, "--show-suppressed", "--min-severity", "high"])
+
+    # Each run's summary starts with the version line.
+    hidden, shown = stderr.read_text(encoding="utf-8").split(f"rmmhunt {__version__},")[1:]
+    assert "listed only with --show-suppressed" in hidden
+    assert "listed only with --show-suppressed" not in shown
+    assert "; 0 listed" in shown
+    assert "below --min-severity:" in shown
 
 
 def test_table_explains_reasons(tmp_path: Path) -> None:

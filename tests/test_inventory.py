@@ -276,6 +276,17 @@ def test_path_spelling_does_not_matter(path: str) -> None:
     assert _status(approval, _alert(action_process_image_path=path))["status"] == "approved"
 
 
+def test_dot_segments_do_not_widen_path() -> None:
+    approval = Approval(id="tv", tool_id="teamviewer", paths=(r"C:\Program Files\TeamViewer\**",))
+    escaped = r"C:\Program Files\TeamViewer\..\..\Users\Public\TeamViewer_Service.exe"
+    alert = _alert(kind="service_install", action_service_image_path=f'"{escaped}" --service')
+
+    status = _status(approval, alert)
+
+    assert status["status"] == "outside_approval"
+    assert status["mismatches"] == ["another_path"]
+
+
 def test_approval_expires_after_its_last_day(catalog: Catalog, tmp_path: Path) -> None:
     path = tmp_path / "inventory.yaml"
     path.write_text("approvals:\n  - tool: teamviewer\n    valid_until: 2025-03-12\n")
@@ -376,3 +387,97 @@ def test_service_install_checks_service_account() -> None:
     )
 
     assert _status(approval, alert)["status"] == "approved"
+
+
+# Parents: a path pattern compares the full path, a bare name the base name
+
+SERVICES = r"C:\Windows\System32\services.exe"
+
+
+@pytest.mark.parametrize(
+    ("parent_path", "expected"),
+    [
+        (SERVICES, "approved"),
+        (r"\Device\HarddiskVolume3\Windows\System32\SERVICES.EXE", "approved"),
+        (r"C:\Users\Public\services.exe", "outside_approval"),
+        (r"C:\Windows\System32\..\..\Users\Public\services.exe", "outside_approval"),
+        (None, "outside_approval"),
+    ],
+)
+def test_parent_path_compares_full_path(parent_path: str | None, expected: str) -> None:
+    approval = Approval(id="tv", tool_id="teamviewer", parents=(SERVICES,))
+    alert = _alert(actor_process_image_name="services.exe", actor_process_image_path=parent_path)
+
+    assert _status(approval, alert)["status"] == expected
+
+
+def test_parent_path_in_launch_context() -> None:
+    approval = Approval(id="tv", tool_id="teamviewer", parents=(SERVICES,))
+    parent = {"image_name": "services.exe", "image_path": r"C:\Users\Public\services.exe"}
+    alert = _alert(launch_context={"image_path": TEAMVIEWER_PATH, "parent": parent})
+
+    status = _status(approval, alert)
+
+    assert status["mismatches"] == ["another_parent"]
+    assert r"C:\Users\Public\services.exe" in status["reason"]
+
+
+def test_parent_bare_name_compares_base_name() -> None:
+    approval = Approval(id="tv", tool_id="teamviewer", parents=("services.exe",))
+    alert = _alert(actor_process_image_path=r"C:\Users\Public\services.exe")
+
+    assert _status(approval, alert)["status"] == "approved"
+
+
+# Hosts: a full name compares in full, a bare name with the short name in a known domain
+
+
+@pytest.mark.parametrize(
+    ("hosts", "host", "expected"),
+    [
+        (("WS01",), "WS01", "approved"),
+        (("WS01",), "ws01.corp.local", "approved"),
+        # Without a full name, the approval gives no domain, so a bare name trusts every domain.
+        (("WS01",), "WS01.evil.example", "approved"),
+        (("WS01",), "WS02.corp.local", "outside_approval"),
+        (("WS01.corp.local",), "WS01.corp.local.", "approved"),
+        (("WS01.corp.local",), "WS01", "outside_approval"),
+        (("WS01.corp.local",), "WS01.evil.example", "outside_approval"),
+        (("WS01.corp.local",), "WS01.corp.local.evil.example", "outside_approval"),
+        (("WS*.corp.local",), "WS07.corp.local", "approved"),
+        (("WS*.corp.local",), "WS07.evil.example", "outside_approval"),
+        (("*.corp.local",), "SRV01.corp.local.evil.example", "outside_approval"),
+        # A full name gives the approval's domain, which then pins its bare names.
+        (("WS01", "SRV01.corp.local"), "WS01.corp.local", "approved"),
+        (("WS01", "SRV01.corp.local"), "WS01", "approved"),
+        (("WS01", "SRV01.corp.local"), "WS01.evil.example", "outside_approval"),
+        (("WS01", "*.corp.local"), "WS01.evil.example", "outside_approval"),
+    ],
+)
+def test_host_domain_rule(hosts: tuple[str, ...], host: str, expected: str) -> None:
+    approval = Approval(id="tv", tool_id="teamviewer", hosts=hosts)
+
+    assert _status(approval, _alert(agent_hostname=host))["status"] == expected
+
+
+# Users: a bare account name compares under any domain, a qualified one in full
+
+
+@pytest.mark.parametrize(
+    ("pattern", "user", "expected"),
+    [
+        ("helpdesk", r"CORP\helpdesk", "approved"),
+        ("helpdesk", r"WS01\helpdesk", "approved"),
+        ("helpdesk", "helpdesk@evil.example", "approved"),
+        (r"CORP\helpdesk", r"corp\HELPDESK", "approved"),
+        (r"CORP\helpdesk", r"WS01\helpdesk", "outside_approval"),
+        (r"CORP\helpdesk", "helpdesk@corp.local", "outside_approval"),
+        ("helpdesk@corp.local", "helpdesk@corp.local", "approved"),
+        ("helpdesk@corp.local", "helpdesk@evil.example", "outside_approval"),
+    ],
+)
+def test_user_domain_rule(pattern: str, user: str, expected: str) -> None:
+    approval = Approval(id="tv", tool_id="teamviewer", users=(pattern,))
+    alert = _alert(action_process_username=user, actor_effective_username=user)
+
+    assert _status(approval, alert)["status"] == expected

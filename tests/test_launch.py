@@ -238,6 +238,16 @@ def test_vendor_install_path_recognised(catalog: Catalog) -> None:
     assert context["image_path_class"] == "program_files"
 
 
+def test_vendor_install_path_resolves_dots(catalog: Catalog) -> None:
+    path = r"C:\Program Files (x86)\AnyDesk\..\..\Users\Public\AnyDesk.exe"
+
+    context = _context(catalog, action_process_image_path=path)
+
+    assert context["vendor_install_path"] is False
+    assert context["image_path_class"] == "public"
+    assert context["image_path"] == path
+
+
 def test_relay_infrastructure_marked(catalog: Catalog) -> None:
     context = _context(
         catalog,

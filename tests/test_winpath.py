@@ -29,6 +29,29 @@ def test_normalise_path_cases(path: str, expected: str) -> None:
     assert winpath.normalise_path(path) == expected
 
 
+DOT_SEGMENT_CASES = [
+    ("C:\\Program Files\\TeamViewer\\..\\..\\Users\\x.exe", "c:\\users\\x.exe"),
+    ("C:\\Program Files\\.\\TeamViewer\\.\\x.exe", "c:\\program files\\teamviewer\\x.exe"),
+    # A `..` above the volume root stays at the root, as Win32 resolves it.
+    ("C:\\..\\..\\Windows\\cmd.exe", "c:\\windows\\cmd.exe"),
+    ("C:\\Temp\\..", "c:\\"),
+    ("C:/Temp/../Windows/", "c:\\windows"),
+    ("\\\\?\\C:\\Temp\\..\\Windows\\cmd.exe", "c:\\windows\\cmd.exe"),
+    ("\\\\server\\share\\..\\..\\x.exe", "\\\\server\\share\\x.exe"),
+    ("\\Device\\HarddiskVolume3\\a\\..\\..\\x.exe", "\\device\\harddiskvolume3\\x.exe"),
+    ("\\Temp\\..\\..\\x.exe", "\\x.exe"),
+    # A relative path keeps the `..` segments it cannot resolve.
+    ("a\\..\\..\\x.exe", "..\\x.exe"),
+    # Three dots are a valid file name, not a relative segment.
+    ("C:\\a\\...\\x.exe", "c:\\a\\...\\x.exe"),
+]
+
+
+@pytest.mark.parametrize(("path", "expected"), DOT_SEGMENT_CASES)
+def test_normalise_path_resolves_dot_segments(path: str, expected: str) -> None:
+    assert winpath.normalise_path(path) == expected
+
+
 STRIP_VOLUME_CASES = [
     ("C:\\Windows\\cmd.exe", "\\windows\\cmd.exe"),
     ("d:\\windows\\cmd.exe", "\\windows\\cmd.exe"),
@@ -135,6 +158,24 @@ PATH_MATCH_CASES = [
     # A UNC path is not a local volume.
     ("C:\\share\\a.exe", "\\\\server\\share\\a.exe", False),
 ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "C:\\Program Files\\TeamViewer\\..\\..\\Users\\Public\\TeamViewer_Service.exe",
+        "C:\\Program Files\\TeamViewer\\..\\TeamViewer.evil\\TeamViewer.exe",
+        "\\\\?\\C:\\Program Files\\TeamViewer\\..\\..\\Temp\\x.exe",
+    ],
+)
+def test_path_matches_rejects_escape_by_dots(path: str) -> None:
+    assert winpath.path_matches("C:\\Program Files\\TeamViewer\\**", path) is False
+
+
+def test_path_matches_resolves_dots_into_folder() -> None:
+    path = "C:\\Users\\Public\\..\\..\\Program Files\\TeamViewer\\.\\TeamViewer.exe"
+
+    assert winpath.path_matches("C:\\Program Files\\TeamViewer\\**", path) is True
 
 
 @pytest.mark.parametrize(("pattern", "path", "expected"), PATH_MATCH_CASES)

@@ -33,7 +33,6 @@ from rmmhunt.inventory_load import (
     parse_column_mapping,
 )
 from rmmhunt.inventory_model import Approval, ApprovalEntry, Inventory
-from rmmhunt.normalise import short_hostname
 from rmmhunt.servicepath import expanded_path, parse_service_image_path
 
 __all__ = [
@@ -169,14 +168,39 @@ def _check_hosts(approval: Approval, alert: Alert) -> Mismatch | None:
     if not approval.hosts:
         return None
     host = _text(alert.get("agent_hostname"))
-    if host is not None:
-        names = {host.casefold(), short_hostname(host) or ""}
-        if any(_glob(pattern).fullmatch(name) for pattern in approval.hosts for name in names):
-            return None
+    domains = _approval_domains(approval.hosts)
+    if host is not None and any(
+        _host_matches(pattern, host, domains) for pattern in approval.hosts
+    ):
+        return None
     return Mismatch(
         "another_host",
         f"host {host or '(none recorded)'} matches none of {_listing(approval.hosts)}",
     )
+
+
+def _approval_domains(patterns: Iterable[str]) -> tuple[str, ...]:
+    """Return the domains of an approval's full host names: `corp.local` of `WS*.corp.local`."""
+    names = (pattern.strip().casefold().rstrip(".") for pattern in patterns)
+    return tuple(name.split(".", 1)[1] for name in names if "." in name)
+
+
+def _host_matches(pattern: str, host: str, domains: Sequence[str]) -> bool:
+    """Compare a host glob with a host name, using the domains of the approval's full names.
+
+    A full name (`WS01.corp.local`) compares with the whole host name. A bare name (`WS01`)
+    compares with the host's short name when the host has no domain, when the approval gives
+    no domain, or when the host's domain is one that the approval gives.
+    """
+    pattern_text = pattern.strip().casefold().rstrip(".")
+    host_text = host.strip().casefold().rstrip(".")
+    if "." in pattern_text:
+        return _glob(pattern_text).fullmatch(host_text) is not None
+
+    short_name, _, domain = host_text.partition(".")
+    if domain and domains and not any(_glob(known).fullmatch(domain) for known in domains):
+        return False
+    return _glob(pattern_text).fullmatch(short_name) is not None
 
 
 def _check_users(approval: Approval, alert: Alert) -> Mismatch | None:
@@ -272,28 +296,39 @@ def _check_signers(approval: Approval, alert: Alert) -> Mismatch | None:
 def _check_parents(approval: Approval, alert: Alert) -> Mismatch | None:
     if not approval.parents:
         return None
-    parent = _parent_name(alert)
-    if parent is not None and any(
-        winpath.name_matches(pattern, parent) for pattern in approval.parents
-    ):
+    name, path = _parent_image(alert)
+    if any(_parent_matches(pattern, name, path) for pattern in approval.parents):
         return None
     return Mismatch(
         "another_parent",
-        f"parent {parent or '(none recorded)'} matches none of {_listing(approval.parents)}",
+        f"parent {path or name or '(none recorded)'} matches none of {_listing(approval.parents)}",
     )
 
 
-def _parent_name(alert: Alert) -> str | None:
-    """Return the image name of the process that started the tool, when the alert records it."""
+def _parent_matches(pattern: str, name: str | None, path: str | None) -> bool:
+    """Compare a parent pattern with the parent process's image path or name.
+
+    A pattern with `\\` or `/` is a path pattern and compares with the full image path, and a
+    bare name compares with the image name. A path pattern never matches a parent whose path is
+    not recorded, because its name alone cannot show which folder it ran from.
+    """
+    if "\\" in pattern or "/" in pattern:
+        return path is not None and winpath.path_matches(pattern, path)
+    candidate = name or path
+    return candidate is not None and winpath.name_matches(pattern, candidate)
+
+
+def _parent_image(alert: Alert) -> tuple[str | None, str | None]:
+    """Return the image name and path of the process that started the tool, when recorded."""
     context = alert.get("launch_context")
     if isinstance(context, dict) and "parent" in context:
         parent = context["parent"]
         if not isinstance(parent, dict):
-            return None
-        return _text(parent.get("image_name")) or _text(parent.get("image_path"))
+            return None, None
+        return _text(parent.get("image_name")), _text(parent.get("image_path"))
     if alert.get("kind") in _ACTOR_KINDS:
-        return None
-    return _text(alert.get("actor_process_image_name")) or _text(
+        return None, None
+    return _text(alert.get("actor_process_image_name")), _text(
         alert.get("actor_process_image_path")
     )
 

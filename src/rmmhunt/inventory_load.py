@@ -3,16 +3,14 @@
 YAML files hold a mapping with `version: 1` and an `approvals` list. CSV files hold one approval
 per row, with a header row; the default column names equal the field names (`tool`, `hosts`,
 `users`, `paths`, `signers`, `parents`, `valid_from`, `valid_until`, `reason`, `ticket`, `id`),
-and a column mapping renames them for an asset or software inventory export. Every problem in a
-file is collected before one `InventoryError` is raised, at the line of the first problem.
+and a column mapping renames them for an asset or software inventory export (`inventory_csv`
+reads them). Every problem in a file is collected before one `InventoryError` is raised, at the
+line of the first problem.
 """
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
-import logging
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -21,13 +19,16 @@ from pydantic import ValidationError
 
 from rmmhunt.catalog.lookup import Catalog
 from rmmhunt.errors import InventoryError
+from rmmhunt.inventory_csv import DEFAULT_COLUMNS, Problem, parse_csv
 from rmmhunt.inventory_model import (
-    LIST_FIELDS,
     Approval,
     ApprovalEntry,
     Inventory,
     InventoryDocument,
 )
+from rmmhunt.yamlsafe import compose_yaml, error_hint, load_yaml
+
+_YAML_HINT = "check the indentation and quoting; quote Windows paths with '...'"
 
 __all__ = [
     "DEFAULT_COLUMNS",
@@ -35,11 +36,6 @@ __all__ = [
     "load_inventory",
     "parse_column_mapping",
 ]
-
-logger = logging.getLogger(__name__)
-
-# Inventory field -> default CSV header. Headers compare case-insensitively after stripping.
-DEFAULT_COLUMNS: dict[str, str] = {name: name for name in ApprovalEntry.model_fields}
 
 _YAML_SUFFIXES = (".yaml", ".yml")
 _CSV_SUFFIXES = (".csv",)
@@ -87,7 +83,7 @@ def load_inventory(
     if suffix in _YAML_SUFFIXES:
         entries, problems = _parse_yaml(text, display)
     elif suffix in _CSV_SUFFIXES:
-        entries, problems = _parse_csv(text, display, columns)
+        entries, problems = parse_csv(text, display, columns)
     else:
         raise InventoryError(
             f"unsupported inventory file type {path.suffix or '(none)'!r}",
@@ -130,7 +126,7 @@ def load_column_mapping(path: Path) -> dict[str, str]:
     """
     display = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        data = load_yaml(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise InventoryError("column mapping file not found", path=display) from None
     except (OSError, UnicodeDecodeError) as error:
@@ -145,6 +141,7 @@ def load_column_mapping(path: Path) -> dict[str, str]:
             f"invalid YAML: {error.problem}",
             path=display,
             line=mark.line + 1 if mark else None,
+            hint=error_hint(error, "write one `field: header` line per renamed column"),
         ) from error
     except RecursionError:
         raise _too_deep(display) from None
@@ -171,11 +168,7 @@ def _check_mapping_fields(mapping: Mapping[str, str], display: str | None) -> No
         )
 
 
-# A problem is (line or None, message, hint or None).
-_Problem = tuple[int | None, str, str | None]
-
-
-def _raise_problems(problems: Sequence[_Problem], display: str) -> None:
+def _raise_problems(problems: Sequence[Problem], display: str) -> None:
     ordered = sorted(problems, key=lambda problem: problem[0] or 0)
     line, message, hint = ordered[0]
     if len(ordered) > 1:
@@ -194,31 +187,27 @@ def _too_deep(display: str) -> InventoryError:
     )
 
 
-def _parse_yaml(text: str, display: str) -> tuple[list[tuple[int, ApprovalEntry]], list[_Problem]]:
+def _parse_yaml(text: str, display: str) -> tuple[list[tuple[int, ApprovalEntry]], list[Problem]]:
     """Validate a YAML inventory; each entry comes with the line it starts on."""
-    loader = yaml.SafeLoader(text)
     try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
+        root, data = compose_yaml(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         raise InventoryError(
             f"invalid YAML: {error.problem}",
             path=display,
             line=mark.line + 1 if mark else None,
-            hint="check the indentation and quoting; quote Windows paths with '...'",
+            hint=error_hint(error, _YAML_HINT),
         ) from error
     except RecursionError:
         raise _too_deep(display) from None
-    finally:
-        loader.dispose()
 
     if root is None:
         raise InventoryError(
             "the inventory file is empty", path=display, hint="add an `approvals:` list"
         )
 
-    problems: list[_Problem] = [
+    problems: list[Problem] = [
         (line, f"duplicate key {key!r}", "keep one entry for each key")
         for line, key in _duplicate_keys(root)
     ]
@@ -275,99 +264,6 @@ def _pydantic_message(item: Mapping[str, object]) -> str:
     return f"{location}: {item['msg']}"
 
 
-def _parse_csv(
-    text: str, display: str, columns: Mapping[str, str] | None
-) -> tuple[list[tuple[int, ApprovalEntry]], list[_Problem]]:
-    """Validate a CSV inventory; each entry comes with the line its row starts on."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InventoryError(
-            "the inventory file is empty", path=display, hint="add a header row"
-        ) from None
-    except csv.Error as error:
-        raise InventoryError(f"invalid CSV: {error}", path=display, line=1) from error
-
-    field_by_index, problems = _map_header(header, columns)
-    if problems:
-        # Rows cannot be read correctly under a wrong header, so their errors would be noise.
-        return [], problems
-
-    entries: list[tuple[int, ApprovalEntry]] = []
-    previous_line = reader.line_num
-    while True:
-        start_line = previous_line + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as error:
-            problems.append((start_line, f"invalid CSV: {error}", None))
-            break
-        previous_line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-
-        values = _row_values(row, field_by_index)
-        try:
-            entries.append((start_line, ApprovalEntry.model_validate(values)))
-        except ValidationError as error:
-            for item in error.errors():
-                problems.append((start_line, _csv_message(item, columns), None))
-    return entries, problems
-
-
-def _map_header(
-    header: Sequence[str], columns: Mapping[str, str] | None
-) -> tuple[dict[int, str], list[_Problem]]:
-    """Map each header cell's index to an inventory field."""
-    wanted = {**DEFAULT_COLUMNS, **(columns or {})}
-    by_header = {csv_name.strip().casefold(): field for field, csv_name in wanted.items()}
-    field_by_index: dict[int, str] = {}
-    problems: list[_Problem] = []
-    ignored: list[str] = []
-    for index, cell in enumerate(header):
-        name = cell.strip().casefold()
-        if name in by_header:
-            field_by_index[index] = by_header[name]
-        elif columns is not None:
-            ignored.append(cell)
-        else:
-            close = difflib.get_close_matches(name, list(by_header), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else "map it with a column mapping"
-            problems.append((1, f"unknown column {cell!r}", hint))
-
-    if ignored:
-        logger.info("inventory CSV columns not mapped to any field, ignored: %s", ignored)
-    if "tool" not in field_by_index.values():
-        problems.append(
-            (1, f"no {wanted['tool']!r} column in the header", "map the tool column, tool=...")
-        )
-    return field_by_index, problems
-
-
-def _row_values(row: Sequence[str], field_by_index: Mapping[int, str]) -> dict[str, object]:
-    values: dict[str, object] = {}
-    for index, field in field_by_index.items():
-        cell = row[index].strip() if index < len(row) else ""
-        if not cell:
-            continue
-        if field in LIST_FIELDS:
-            parts = [part.strip() for part in cell.replace("\n", ";").split(";")]
-            values[field] = tuple(part for part in parts if part)
-        else:
-            values[field] = cell
-    return values
-
-
-def _csv_message(item: Mapping[str, object], columns: Mapping[str, str] | None) -> str:
-    location = item["loc"]
-    field = str(location[0]) if isinstance(location, tuple) and location else ""
-    header = {**DEFAULT_COLUMNS, **(columns or {})}.get(field, field)
-    return f"column {header!r}: {item['msg']}"
-
-
 def _tool_names(catalog: Catalog) -> dict[str, set[str]]:
     """Map each case-folded tool id, name and alias to the ids of the tools it names."""
     names: dict[str, set[str]] = {}
@@ -381,7 +277,7 @@ def _resolve(
     entries: Sequence[tuple[int, ApprovalEntry]],
     catalog: Catalog,
     display: str,
-    problems: list[_Problem],
+    problems: list[Problem],
 ) -> list[Approval]:
     """Resolve tool names to catalog ids and give every approval a unique id."""
     names = _tool_names(catalog)
@@ -416,7 +312,7 @@ def _resolve(
 
 def _tool_problem(
     line: int, written: str, tool_ids: set[str], names: Mapping[str, set[str]]
-) -> _Problem:
+) -> Problem:
     if tool_ids:
         return (
             line,

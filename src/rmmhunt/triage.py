@@ -50,13 +50,16 @@ class TriageResult:
         alerts: the alerts to report, in the requested order.
         active: the alerts that no approval covers and that pass `min_severity`.
         suppressed: every alert that an approval covers, whatever its severity.
-        below_min_severity: alerts that no approval covers but `min_severity` left out.
+        below_min_severity: alerts that would be reported but that `min_severity` left out:
+            the active ones, and with `show_suppressed` the suppressed ones too.
+        suppressed_listed: the suppressed alerts in `alerts`, or None without `show_suppressed`.
     """
 
     alerts: list[Alert] = field(default_factory=list)
     active: list[Alert] = field(default_factory=list)
     suppressed: list[Alert] = field(default_factory=list)
     below_min_severity: int = 0
+    suppressed_listed: int | None = None
 
     def suppressed_by_approval(self) -> dict[str, int]:
         """Count the suppressed alerts by the id of the approval that covered them."""
@@ -104,12 +107,15 @@ def triage(alerts: Sequence[Alert], catalog: Catalog, options: TriageOptions) ->
 
     reported = list(result.active)
     if options.show_suppressed:
-        reported.extend(
+        listed = [
             alert
             for alert in suppressed
             if options.min_severity is None
             or severity_at_least(alert["severity"], options.min_severity)
-        )
+        ]
+        reported.extend(listed)
+        result.suppressed_listed = len(listed)
+        result.below_min_severity += len(suppressed) - len(listed)
     result.alerts = order_alerts(reported, options.sort)
     result.active = order_alerts(result.active, options.sort)
     return result
@@ -123,5 +129,9 @@ def add_triage_counts(
     summary.alerts_suppressed = len(result.suppressed)
     summary.suppressed_by_approval = result.suppressed_by_approval()
     summary.alerts_below_min_severity = result.below_min_severity
+    summary.suppressed_listed = result.suppressed_listed
     if options is not None and options.inventory is not None:
         summary.inventory = options.inventory.source
+        summary.approval_scopes = {
+            approval.id: approval.scope() for approval in options.inventory.approvals
+        }

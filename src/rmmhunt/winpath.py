@@ -40,6 +40,7 @@ __all__ = [
 _LONG_UNC_PREFIX = "\\\\?\\unc\\"
 _NAMESPACE_PREFIXES = ("\\\\?\\", "\\\\.\\", "\\??\\")
 _DRIVE = re.compile(r"^[a-z]:")
+_DRIVE_ROOT = re.compile(r"^[a-z]:(?=\\|$)")
 _NT_VOLUME = re.compile(r"^\\device\\harddiskvolume[0-9]+(?=\\|$)")
 _REPEATED_SEPARATORS = re.compile(r"\\{2,}")
 _WILDCARDS = frozenset("*?")
@@ -54,8 +55,13 @@ def normalise_path(path: str) -> str:
 
     Strips surrounding quotes and white space, turns `/` into `\\`, case-folds, removes the
     `\\\\?\\`, `\\\\.\\` and `\\??\\` namespace prefixes, collapses repeated separators (keeping
-    the leading pair of a UNC path) and drops a trailing separator. A `\\Device\\HarddiskVolumeN`
-    volume is kept, and `strip_volume` removes it. Display code keeps the original text.
+    the leading pair of a UNC path), resolves `.` and `..` segments and drops a trailing
+    separator. A `\\Device\\HarddiskVolumeN` volume is kept, and `strip_volume` removes it.
+    Display code keeps the original text.
+
+    Resolving `..` keeps `C:\\Program Files\\X\\..\\..\\Users\\a.exe` out of a pattern for
+    `C:\\Program Files\\X\\**`. Win32 passes a `\\\\?\\` path on without resolving it, but it
+    is resolved here too, so that no spelling of a path matches more than its resolved form.
 
     Args:
         path: a path as written in telemetry, a catalog or an inventory.
@@ -80,11 +86,59 @@ def normalise_path(path: str) -> str:
     text = _REPEATED_SEPARATORS.sub(r"\\", text)
     if is_unc:
         text = "\\" + text
+    text = _resolve_dot_segments(text)
 
     # `C:\` keeps its separator because `C:` alone means the current directory on drive C.
     if len(text) > 1 and text.endswith("\\") and not re.fullmatch(r"[a-z]:\\", text):
         text = text.rstrip("\\")
     return text
+
+
+def _root_length(text: str) -> int | None:
+    """Return the length of a normalised path's root, or None for a relative path.
+
+    The root is `\\\\server\\share`, `\\device\\harddiskvolumeN`, `c:` or a leading `\\`. A
+    relative path (`a\\b`, or `c:a`, which is relative to drive C's current directory) has none.
+    """
+    if text.startswith("\\\\"):
+        server_and_share = text[2:].split("\\", 2)[:2]
+        return 2 + len("\\".join(server_and_share))
+    volume = _NT_VOLUME.match(text) or _DRIVE_ROOT.match(text)
+    if volume:
+        return volume.end()
+    if text.startswith("\\"):
+        return 0
+    return None
+
+
+def _resolve_dot_segments(text: str) -> str:
+    """Remove `.` segments and let each `..` remove the segment before it, as Windows does.
+
+    Win32 resolves these (`GetFullPathNameW`) before a file is opened, so
+    `c:\\app\\..\\..\\users\\x.exe` is `c:\\users\\x.exe`: a `..` at the root stays at the root.
+    A relative path keeps the leading `..` segments that it cannot resolve.
+    """
+    root_length = _root_length(text)
+    root = text[:root_length] if root_length is not None else ""
+    rest = text[len(root) :]
+    if not rest.strip("\\"):
+        return text
+
+    segments: list[str] = []
+    for segment in rest.split("\\"):
+        if segment in ("", "."):
+            continue
+        if segment != "..":
+            segments.append(segment)
+        elif segments and segments[-1] != "..":
+            segments.pop()
+        elif root_length is None:
+            segments.append(segment)
+
+    resolved = "\\".join(segments)
+    if root_length is None:
+        return resolved
+    return f"{root}\\{resolved}"
 
 
 def strip_volume(path: str) -> str:

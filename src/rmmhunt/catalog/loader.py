@@ -43,6 +43,9 @@ from pydantic import ValidationError
 from rmmhunt.catalog.lookup import Catalog
 from rmmhunt.catalog.model import Tool
 from rmmhunt.errors import CatalogError
+from rmmhunt.yamlsafe import compose_yaml, error_hint
+
+_YAML_HINT = "check the indentation and quoting; quote Windows paths with '...'"
 
 __all__ = ["CatalogValidationError", "load_catalog", "parse_tool"]
 
@@ -126,10 +129,8 @@ def _duplicate_keys(node: yaml.Node, display: str) -> Iterator[CatalogError]:
 
 def _compose(source: _Source) -> tuple[yaml.Node | None, object, list[CatalogError]]:
     """Parse one file into its node tree and its Python value."""
-    loader = yaml.SafeLoader(source.text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        node, data = compose_yaml(source.text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         return (
@@ -141,7 +142,7 @@ def _compose(source: _Source) -> tuple[yaml.Node | None, object, list[CatalogErr
                     path=source.display,
                     line=mark.line + 1 if mark else None,
                     column=mark.column + 1 if mark else None,
-                    hint="check the indentation and quoting; quote Windows paths with '...'",
+                    hint=error_hint(error, _YAML_HINT),
                 )
             ],
         )
@@ -153,8 +154,6 @@ def _compose(source: _Source) -> tuple[yaml.Node | None, object, list[CatalogErr
             hint="a tool file needs only a few levels of nesting; check the brackets",
         )
         return None, None, [problem]
-    finally:
-        loader.dispose()
     return node, data, []
 
 

@@ -22,6 +22,7 @@ from rmmhunt.hunts.model import HuntMetadata
 from rmmhunt.hunts.render import render_hunt_xql
 from rmmhunt.xql.markdown import FENCE, find_xql_block
 from rmmhunt.xql.source import QuerySource
+from rmmhunt.yamlsafe import compose_yaml, error_hint
 
 __all__ = ["Hunt", "builtin_hunts", "find_hunt", "load_hunt_file", "parse_hunt"]
 
@@ -87,15 +88,14 @@ def parse_hunt(text: str, display: str, catalog: Catalog) -> Hunt:
 
 def _metadata(front_matter: str, display: str) -> HuntMetadata:
     try:
-        node = yaml.compose(front_matter, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(front_matter)
+        node, data = compose_yaml(front_matter)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         raise QueryError(
             f"invalid YAML in the front matter: {getattr(error, 'problem', None) or error}",
             path=display,
             line=mark.line + 2 if mark else None,
-            hint="check the indentation and quoting",
+            hint=error_hint(error, "check the indentation and quoting"),
         ) from None
     if not isinstance(data, dict) or node is None:
         raise QueryError("the front matter is not a mapping of fields", path=display, line=2)

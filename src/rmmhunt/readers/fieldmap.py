@@ -41,6 +41,7 @@ from rmmhunt.readers._edr_records import (
 from rmmhunt.readers._edr_values import action_image_columns, event_time, image_path, lookup
 from rmmhunt.readers.base import InputFile, ReadOptions, ReadStats
 from rmmhunt.schema import COLUMNS, Row
+from rmmhunt.yamlsafe import compose_yaml, error_hint
 
 # Provenance columns are filled by the reader itself, so a map cannot name them.
 _PROVENANCE: Final = frozenset({"source_format", "source_file", "source_record"})
@@ -77,13 +78,16 @@ def load_field_map(path: Path) -> FieldMap:
         raise InputError(f"cannot read the field map: {error}", path=display) from error
 
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root, data = compose_yaml(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
+        problem = getattr(error, "problem", None) or error
         raise InputError(
-            f"invalid YAML in the field map: {error}", path=display, line=line
+            f"invalid YAML in the field map: {problem}",
+            path=display,
+            line=line,
+            hint=error_hint(error, "check the indentation and quoting"),
         ) from error
     except RecursionError:
         # PyYAML composes nested collections recursively, so deep nesting exhausts the stack.

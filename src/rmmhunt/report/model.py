@@ -68,6 +68,8 @@ class RunSummary(BaseModel):
     alerts_suppressed: int = 0
     suppressed_by_approval: dict[str, int] = Field(default_factory=dict)
     alerts_below_min_severity: int = 0
+    suppressed_listed: int | None = None
+    approval_scopes: dict[str, str] = Field(default_factory=dict)
     inputs: list[InputEntry] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     warning_count: int = 0

@@ -200,10 +200,19 @@ def _triage_lines(summary: RunSummary) -> list[str]:
             f"{approval_id} {count}"
             for approval_id, count in summary.suppressed_by_approval.items()
         )
+        if summary.suppressed_listed is None:
+            listing = "listed only with --show-suppressed"
+        else:
+            listing = f"{summary.suppressed_listed} listed"
         lines.append(
             f"suppressed by the inventory {terminal_text(summary.inventory)}: "
-            f"{summary.alerts_suppressed} ({terminal_text(approvals) or 'none'}); "
-            "listed only with --show-suppressed"
+            f"{summary.alerts_suppressed} ({terminal_text(approvals) or 'none'}); {listing}"
+        )
+        # The scope shows what each approval that suppressed an alert leaves unrestricted.
+        lines.extend(
+            f"  {terminal_text(approval_id)}: {terminal_text(summary.approval_scopes[approval_id])}"
+            for approval_id in summary.suppressed_by_approval
+            if approval_id in summary.approval_scopes
         )
     if summary.alerts_below_min_severity:
         lines.append(f"below --min-severity: {summary.alerts_below_min_severity} not shown")
