@@ -23,7 +23,7 @@ from typing import Final
 from rmmhunt.errors import InputError
 from rmmhunt.readers._edr_records import RecordRejected, finish_row
 from rmmhunt.readers.base import InputFile, ReadOptions, ReadStats
-from rmmhunt.readers.ecsprocess import is_ecs_process_document, map_ecs_process
+from rmmhunt.readers.ecsprocess import ecs_field, is_ecs_process_document, map_ecs_process
 from rmmhunt.readers.eventtext import (
     SKIP_NOT_AN_EVENT,
     emit_row,
@@ -153,7 +153,7 @@ def _endpoint_row(
 
 def _documents(value: Mapping[str, object]) -> Iterator[Mapping[str, object]]:
     """Unwrap `_source` and search responses; yield the value itself otherwise."""
-    hits = _get(value, "hits.hits")
+    hits = ecs_field(value, "hits.hits")
     if isinstance(hits, list):
         for hit in hits:
             if isinstance(hit, Mapping):
@@ -172,16 +172,18 @@ def ecs_event(
 ) -> WinEvent:
     """Build a WinEvent from one ECS document."""
     provider = text_value(
-        _get(document, "winlog.provider_name") or _get(document, "event.provider")
+        ecs_field(document, "winlog.provider_name") or ecs_field(document, "event.provider")
     )
-    channel = text_value(_get(document, "winlog.channel"))
+    channel = text_value(ecs_field(document, "winlog.channel"))
     if channel is None and provider and provider.casefold() == "microsoft-windows-sysmon":
         channel = _SYSMON_CHANNEL
-    event_id = event_id_number(_get(document, "winlog.event_id") or _get(document, "event.code"))
+    event_id = event_id_number(
+        ecs_field(document, "winlog.event_id") or ecs_field(document, "event.code")
+    )
     computer = (
-        _get(document, "winlog.computer_name")
-        or _get(document, "host.name")
-        or _get(document, "agent.hostname")
+        ecs_field(document, "winlog.computer_name")
+        or ecs_field(document, "host.name")
+        or ecs_field(document, "agent.hostname")
     )
 
     return WinEvent(
@@ -189,17 +191,17 @@ def ecs_event(
         event_id=event_id,
         provider=provider,
         computer=text_value(computer),
-        record_id=event_id_number(_get(document, "winlog.record_id")),
+        record_id=event_id_number(ecs_field(document, "winlog.record_id")),
         time_created=event_time(document.get("@timestamp"), stats, source, line),
         data=_event_data(document, provider, event_id),
-        version=event_id_number(_get(document, "winlog.version")),
+        version=event_id_number(ecs_field(document, "winlog.version")),
     )
 
 
 def _event_data(
     document: Mapping[str, object], provider: str | None, event_id: int | None
 ) -> dict[str, object]:
-    event_data = _get(document, "winlog.event_data")
+    event_data = ecs_field(document, "winlog.event_data")
     data: dict[str, object] = dict(event_data) if isinstance(event_data, Mapping) else {}
 
     sysmon = provider is not None and provider.casefold() == "microsoft-windows-sysmon"
@@ -208,30 +210,18 @@ def _event_data(
     else:
         pairs = _SECURITY_4688_FROM_ECS if event_id == 4688 else ()
     for name, path in pairs:
-        value = _get(document, path)
+        value = ecs_field(document, path)
         if value is not None:
             data[name] = value
 
     if sysmon and "User" not in data:
-        user = text_value(_get(document, "user.name"))
-        domain = text_value(_get(document, "user.domain"))
+        user = text_value(ecs_field(document, "user.name"))
+        domain = text_value(ecs_field(document, "user.domain"))
         if user is not None:
             data["User"] = f"{domain}\\{user}" if domain else user
 
     if sysmon and "Hashes" not in data:
-        hashes = _get(document, "process.hash")
+        hashes = ecs_field(document, "process.hash")
         if isinstance(hashes, Mapping):
             data["Hashes"] = ",".join(f"{kind.upper()}={value}" for kind, value in hashes.items())
     return data
-
-
-def _get(document: Mapping[str, object], path: str) -> object:
-    """Look up a dotted path in nested objects, or as one dotted key as some exports write it."""
-    if path in document:
-        return document[path]
-    value: object = document
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value

@@ -31,7 +31,7 @@ _VENDOR: Final = "Elastic"
 def is_ecs_process_document(document: Mapping[str, object]) -> bool:
     """Tell whether a document without `winlog` is an ECS event with a `process` object."""
     return isinstance(document.get("process"), Mapping) and isinstance(
-        _get(document, "event.category"), str | list
+        ecs_field(document, "event.category"), str | list
     )
 
 
@@ -47,68 +47,71 @@ def map_ecs_process(document: Mapping[str, object], options: ReadOptions) -> Row
     if "start" not in _values(document, "event.type"):
         return None
 
-    path = image_path(_get(document, "process.executable"))
-    name = clean_text(_get(document, "process.name"))
-    row = action_image_columns(path, name, clean_text(_get(document, "process.command_line")))
+    path = image_path(ecs_field(document, "process.executable"))
+    name = clean_text(ecs_field(document, "process.name"))
+    row = action_image_columns(path, name, clean_text(ecs_field(document, "process.command_line")))
     row.update(_identity_columns(document, options))
     row.update(_action_columns(document))
     row.update(_actor_columns(document))
     if row.get("agent_os_type") is None:
-        parent_path = image_path(_get(document, "process.parent.executable"))
+        parent_path = image_path(ecs_field(document, "process.parent.executable"))
         row["agent_os_type"] = windows_agent(path, parent_path)
     return row
 
 
 def _identity_columns(document: Mapping[str, object], options: ReadOptions) -> Row:
-    os_type = clean_text(_get(document, "host.os.type")) or clean_text(
-        _get(document, "host.os.family")
+    os_type = clean_text(ecs_field(document, "host.os.type")) or clean_text(
+        ecs_field(document, "host.os.family")
     )
     is_windows = os_type is not None and os_type.casefold() == "windows"
     return {
         "_time": event_time(document.get("@timestamp"), options),
         "_vendor": _VENDOR,
-        "_product": clean_text(_get(document, "agent.type")),
-        "event_id": clean_text(_get(document, "event.id")),
+        "_product": clean_text(ecs_field(document, "agent.type")),
+        "event_id": clean_text(ecs_field(document, "event.id")),
         "event_type": EVENT_TYPE_PROCESS,
         "event_sub_type": SUB_TYPE_PROCESS_START,
-        "agent_hostname": clean_text(_get(document, "host.hostname"))
-        or clean_text(_get(document, "host.name")),
-        "agent_id": clean_text(_get(document, "agent.id")),
+        "agent_hostname": clean_text(ecs_field(document, "host.hostname"))
+        or clean_text(ecs_field(document, "host.name")),
+        "agent_id": clean_text(ecs_field(document, "agent.id")),
         "agent_os_type": OS_WINDOWS if is_windows else None,
     }
 
 
 def _action_columns(document: Mapping[str, object]) -> Row:
     return {
-        "action_process_os_pid": parse_int(_get(document, "process.pid")),
-        "action_process_instance_id": clean_text(_get(document, "process.entity_id")),
+        "action_process_os_pid": parse_int(ecs_field(document, "process.pid")),
+        "action_process_instance_id": clean_text(ecs_field(document, "process.entity_id")),
         "action_process_original_file_name": clean_text(
-            _get(document, "process.pe.original_file_name")
+            ecs_field(document, "process.pe.original_file_name")
         ),
-        "action_process_image_sha256": _hash(_get(document, "process.hash.sha256")),
-        "action_process_image_md5": _hash(_get(document, "process.hash.md5")),
+        "action_process_image_sha256": _hash(ecs_field(document, "process.hash.sha256")),
+        "action_process_image_md5": _hash(ecs_field(document, "process.hash.md5")),
         "action_process_username": account(
-            _get(document, "user.domain"), _get(document, "user.name")
+            ecs_field(document, "user.domain"), ecs_field(document, "user.name")
         ),
     }
 
 
 def _actor_columns(document: Mapping[str, object]) -> Row:
-    path = image_path(_get(document, "process.parent.executable"))
+    path = image_path(ecs_field(document, "process.parent.executable"))
     # The parent's account is read from `process.parent.user` when an export has it, and is
     # otherwise left NULL rather than taken from the child's `user`.
     user = account(
-        _get(document, "process.parent.user.domain"), _get(document, "process.parent.user.name")
+        ecs_field(document, "process.parent.user.domain"),
+        ecs_field(document, "process.parent.user.name"),
     )
     return {
         "actor_effective_username": user,
         "actor_process_image_path": path,
-        "actor_process_image_name": clean_text(_get(document, "process.parent.name"))
+        "actor_process_image_name": clean_text(ecs_field(document, "process.parent.name"))
         or image_name(path),
-        "actor_process_command_line": clean_text(_get(document, "process.parent.command_line")),
-        "actor_process_os_pid": parse_int(_get(document, "process.parent.pid")),
-        "actor_process_instance_id": clean_text(_get(document, "process.parent.entity_id")),
-        "actor_process_image_sha256": _hash(_get(document, "process.parent.hash.sha256")),
+        "actor_process_command_line": clean_text(
+            ecs_field(document, "process.parent.command_line")
+        ),
+        "actor_process_os_pid": parse_int(ecs_field(document, "process.parent.pid")),
+        "actor_process_instance_id": clean_text(ecs_field(document, "process.parent.entity_id")),
+        "actor_process_image_sha256": _hash(ecs_field(document, "process.parent.hash.sha256")),
     }
 
 
@@ -119,12 +122,12 @@ def _hash(value: object) -> str | None:
 
 def _values(document: Mapping[str, object], path: str) -> set[str]:
     """Return a keyword field as a set of lower-case values; ECS allows one value or a list."""
-    value = _get(document, path)
+    value = ecs_field(document, path)
     items = value if isinstance(value, list) else [value]
     return {text.casefold() for text in (clean_text(item) for item in items) if text}
 
 
-def _get(document: Mapping[str, object], path: str) -> object:
+def ecs_field(document: Mapping[str, object], path: str) -> object:
     """Look up a dotted path in nested objects, or as one dotted key as some exports write it."""
     if path in document:
         return document[path]
