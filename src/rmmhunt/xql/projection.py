@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING
 
 from rmmhunt.xql.nodes import Column, FieldItem, FieldsStage
-from rmmhunt.xql.relation import ORDER_COLUMN, Relation, stage_error
+from rmmhunt.xql.relation import ORDER_COLUMN, Relation, check_output_name, stage_error
 from rmmhunt.xql.scope import Scope
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ def _include(planner: Planner, stage: FieldsStage, source: Scope) -> tuple[list[
     for item in stage.items:
         for name in _matching(item, source):
             output = item.alias or name
+            check_output_name(output, item.pos, "fields ... as")
             if output in columns:
                 raise stage_error(
                     item.pos,
