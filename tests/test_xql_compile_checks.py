@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from rmmhunt.cli import main
 from rmmhunt.xql import XqlError, compile_query
 
 NOW = datetime(2025, 3, 15, tzinfo=UTC)
@@ -27,3 +29,39 @@ def test_reserved_prefix_rejected(second_line: str, column: int, construct: str)
     assert caught.value.construct == construct
     assert caught.value.line == 2
     assert caught.value.column == column
+
+
+LOCATED_ERRORS = [
+    # (query, now, line, column, part of the message)
+    ("dataset = xdr_data\n| limit ²", NOW, 2, 9, "unexpected character"),
+    ("dataset = xdr_data\n| limit 99999999999999999999999", NOW, 2, 9, "maximum"),
+    ("config timeframe = 9999y\n| fields _time", NOW, 1, 1, "years 1-9999"),
+    ("config timeframe = 1d\n| comp count()", datetime(1, 1, 1, tzinfo=UTC), 1, 1, "1-9999"),
+    ('config timeframe between "begin" and "+9999y"', NOW, 1, 1, "years 1-9999"),
+]
+
+
+@pytest.mark.parametrize(("query", "now", "line", "column", "message"), LOCATED_ERRORS)
+def test_out_of_range_values_located(
+    query: str, now: datetime, line: int, column: int, message: str
+) -> None:
+    with pytest.raises(XqlError, match=message) as caught:
+        compile_query(query, now=now)
+
+    assert caught.value.line == line
+    assert caught.value.column == column
+
+
+@pytest.mark.parametrize(
+    "query", ["limit ²", "config timeframe = 9999y | fields _time", "limit 99999999999999999999999"]
+)
+def test_cli_out_of_range_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], query: str
+) -> None:
+    events = tmp_path / "empty.ndjson"
+    events.write_text("", encoding="utf-8")
+
+    code = main(["xql", query, str(events)])
+
+    assert code == 2
+    assert "internal error" not in capsys.readouterr().err
