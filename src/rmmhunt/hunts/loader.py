@@ -27,6 +27,21 @@ __all__ = ["Hunt", "builtin_hunts", "find_hunt", "load_hunt_file", "parse_hunt"]
 
 # Front matter: a `---` line, YAML, and a closing `---` (or `...`) line at the file's start.
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<yaml>.*?)^(?:---|\.\.\.)[ \t]*\r?$\n?", re.M | re.S)
+OPENING_LINE = re.compile(r"\A---[ \t]*\r?(?:\n|\Z)")
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """A safe loader that keeps dates as text, so that pydantic validates them with a line.
+
+    PyYAML's own timestamp constructor raises a bare ValueError for `2025-02-30`.
+    """
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != _TIMESTAMP_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 @dataclass(frozen=True)
@@ -60,7 +75,16 @@ def parse_hunt(text: str, display: str, catalog: Catalog) -> Hunt:
             body does not hold exactly one ```xql block (none for a catalog query).
         CatalogError: the catalog query names a category that has no indicator.
     """
+    # A byte order mark is not part of the text: editors on Windows write one.
+    text = text.removeprefix("\ufeff")
     match = FRONT_MATTER.match(text)
+    if match is None and OPENING_LINE.match(text):
+        raise QueryError(
+            "the front matter is not closed",
+            path=display,
+            line=1,
+            hint="end the metadata with a line '---'",
+        )
     if match is None:
         raise QueryError(
             "the hunt file does not start with YAML front matter",
@@ -87,8 +111,8 @@ def parse_hunt(text: str, display: str, catalog: Catalog) -> Hunt:
 
 def _metadata(front_matter: str, display: str) -> HuntMetadata:
     try:
-        node = yaml.compose(front_matter, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(front_matter)
+        node = yaml.compose(front_matter, Loader=_FrontMatterLoader)
+        data = yaml.load(front_matter, Loader=_FrontMatterLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         raise QueryError(
@@ -99,6 +123,7 @@ def _metadata(front_matter: str, display: str) -> HuntMetadata:
         ) from None
     if not isinstance(data, dict) or node is None:
         raise QueryError("the front matter is not a mapping of fields", path=display, line=2)
+    _check_duplicate_keys(node, display)
 
     try:
         return HuntMetadata.model_validate(data)
@@ -114,6 +139,33 @@ def _metadata(front_matter: str, display: str) -> HuntMetadata:
             line=line,
             hint="docs/hunts.md lists the fields and their values",
         ) from None
+
+
+def _check_duplicate_keys(node: yaml.Node, display: str) -> None:
+    """Raise QueryError for a key that a mapping repeats, which YAML loaders silently overwrite.
+
+    Lines count from the file's start, in which the front matter starts on the second line.
+    """
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _check_duplicate_keys(item, display)
+        return
+    if not isinstance(node, yaml.MappingNode):
+        return
+
+    first_lines: dict[object, int] = {}
+    for key, value in node.value:
+        line = int(key.start_mark.line) + 2
+        if key.value in first_lines:
+            raise QueryError(
+                f"duplicate key {key.value!r} in the front matter, first given at line "
+                f"{first_lines[key.value]}",
+                path=display,
+                line=line,
+                hint="keep one of the two",
+            )
+        first_lines[key.value] = line
+        _check_duplicate_keys(value, display)
 
 
 def _key_line(node: yaml.Node, location: Sequence[int | str]) -> int:
