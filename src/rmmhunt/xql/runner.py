@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from rmmhunt.dataset import restrict_connection
 from rmmhunt.errors import QueryError
 from rmmhunt.xql.compiler import CompiledQuery, compile_query
 from rmmhunt.xql.dialect import DIALECTS
@@ -87,6 +88,9 @@ def run(
 ) -> XqlResult:
     """Compile an XQL query and run it on `table` in a DuckDB connection.
 
+    The connection is restricted first (`rmmhunt.dataset.restrict_connection`), so that it can
+    reach no file or network from then on.
+
     Raises:
         XqlError: the query does not compile.
         QueryError: DuckDB rejected the compiled SQL, for example a missing table.
@@ -97,6 +101,7 @@ def run(
     compiled = compile_query(
         query, now=now, table=table, dialect="duckdb", order_column=order_column
     )
+    restrict_connection(connection)
     try:
         cursor = connection.execute(compiled.sql)
         records = cursor.fetchall()
