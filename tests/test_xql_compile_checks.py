@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,3 +66,29 @@ def test_cli_out_of_range_exits_2(
 
     assert code == 2
     assert "internal error" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argument", "column"), [("_time", 17), ("agent_hostname = null", 32)])
+def test_len_rejects_time_and_boolean(argument: str, column: int) -> None:
+    with pytest.raises(XqlError, match="len") as caught:
+        compile_query(f"dataset = xdr_data\n| alter n = len({argument})", now=NOW)
+
+    assert caught.value.line == 2
+    assert caught.value.column == column
+
+
+@pytest.mark.parametrize("output_format", ["json", "ndjson"])
+def test_json_writes_null_for_nan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], output_format: str
+) -> None:
+    examples = Path(__file__).resolve().parents[1] / "examples" / "xdr"
+    query = "alter z = divide(0, 0), w = divide(1, 0), v = divide(-1, 0) | fields z, w, v | limit 1"
+
+    code = main(["xql", query, str(examples), "--format", output_format, "-q"])
+    text = capsys.readouterr().out
+
+    assert code == 0
+    assert "NaN" not in text
+    assert "Infinity" not in text
+    rows = json.loads(text) if output_format == "json" else [json.loads(text)]
+    assert rows == [{"z": None, "w": None, "v": None}]

@@ -176,6 +176,14 @@ def _to_number(compiler: ExpressionCompiler, call: FuncCall, args: list[Typed]) 
 def _len(compiler: ExpressionCompiler, call: FuncCall, args: list[Typed]) -> Typed:
     if args[0].type == LIST:
         return Typed(compiler.dialect.list_length(args[0].sql), INTEGER)
+    if args[0].type in (TIMESTAMP, BOOLEAN):
+        # The length of the text form of a time or a boolean depends on how it is printed.
+        raise error_at(
+            call.args[0],
+            f"len() needs text or a list, not a {args[0].type} value",
+            "len",
+            "convert the value with to_string() first if its text length is wanted",
+        )
     return Typed(compiler.dialect.text_length(compiler.text(args[0])), INTEGER)
 
 
