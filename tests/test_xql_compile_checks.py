@@ -92,3 +92,52 @@ def test_json_writes_null_for_nan(
     assert "Infinity" not in text
     rows = json.loads(text) if output_format == "json" else [json.loads(text)]
     assert rows == [{"z": None, "w": None, "v": None}]
+
+
+TYPE_AND_REGEX_ERRORS = [
+    # (second line of the query, column, construct)
+    ('| filter action_process_image_name ~= "(F)\\1"', 39, "regular expression"),
+    ('| filter action_process_image_name ~= "F(?=I)"', 39, "regular expression"),
+    ('| filter action_process_image_name ~= "a{1001}"', 39, "regular expression"),
+    ('| alter x = regextract(agent_hostname, "F(?=I)")', 40, "regextract"),
+    ('| filter action_remote_port > "abc"', 31, "comparison '>'"),
+    ('| filter action_remote_port = "abc"', 31, "comparison '='"),
+    ("| filter _time = 5", 16, "comparison '='"),
+    ("| alter x = if(agent_hostname, 1, 2)", 16, "if"),
+    ('| alter x = add("a", 1)', 17, "add"),
+    ("| fields - *", 3, "fields -"),
+]
+
+
+@pytest.mark.parametrize(("second_line", "column", "construct"), TYPE_AND_REGEX_ERRORS)
+def test_type_and_regex_errors_located(second_line: str, column: int, construct: str) -> None:
+    with pytest.raises(XqlError) as caught:
+        compile_query(f"dataset = xdr_data\n{second_line}", now=NOW)
+
+    assert caught.value.construct == construct
+    assert caught.value.line == 2
+    assert caught.value.column == column
+
+
+def test_valid_regex_and_numbers_compile() -> None:
+    query = (
+        'dataset = xdr_data\n| filter action_process_image_name ~= "^any(desk)?\\\\.exe$"'
+        ' and action_remote_port > "442" and action_remote_port = 443'
+        '\n| alter x = add(action_remote_port, "1")'
+    )
+
+    compiled = compile_query(query, now=NOW)
+
+    assert "regexp_matches" in compiled.sql
+
+
+def test_runtime_error_names_construct(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    examples = Path(__file__).resolve().parents[1] / "examples" / "xdr"
+    query = 'alter x = json_extract_scalar(agent_hostname, "$.a")'
+
+    code = main(["xql", query, str(examples), "-q"])
+    error = capsys.readouterr().err
+
+    assert code == 2
+    assert "json_extract" in error
+    assert "exists" not in error

@@ -35,6 +35,13 @@ def compile_fields(planner: Planner, stage: FieldsStage, relation: Relation) -> 
     if stage.exclude:
         dropped = {name for item in stage.items for name in _matching(item, source)}
         kept = {name: kind for name, kind in source.columns.items() if name not in dropped}
+        if not kept:
+            raise stage_error(
+                stage.pos,
+                "the fields stage drops every column",
+                "fields -",
+                "keep at least one column",
+            )
         selected = [planner.quote(name) for name in kept]
         scope = Scope(kept, "the output of the fields stage")
     else:
