@@ -353,7 +353,10 @@ def test_unsafe_values_are_skipped_not_fatal() -> None:
     entry["CodeSigning"] = {
         "certificates": [{"signer_name": 'S"igner\n| x'}, {"signer_name": "Ok"}]
     }
-    entry["Details"]["PEMetadata"] = {"OriginalFileName": "o``` | x.exe"}
+    entry["Details"]["PEMetadata"] = [
+        {"OriginalFileName": "o``` | x.exe"},
+        {"OriginalFileName": 'o"); x.exe'},
+    ]
     entry["Description"] = "fine\x1b[31m"
     hostile_name = _entry("Evil ``` | delete index=* ```", paths=["evil.exe"])
     broken_name = _entry("Evil\n| union DeviceLogonEvents", paths=["evil.exe"])
@@ -372,6 +375,7 @@ def test_unsafe_values_are_skipped_not_fatal() -> None:
     assert "backtick" in skipped["l`m.exe"]
     assert "control character" in skipped['S"igner\n| x']
     assert "backtick" in skipped["o``` | x.exe"]
+    assert "Windows file names cannot" in skipped['o"); x.exe']
     assert "control character" in skipped["fine\x1b[31m"]
     reasons = dict(result.skipped_tools)
     assert "backtick" in reasons["Evil ``` | delete index=* ```"]

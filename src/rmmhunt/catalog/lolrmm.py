@@ -390,6 +390,8 @@ def _classify_original_name(value: str, draft: _Draft, result: LolrmmImport) -> 
         return
     if "\\" in value or "/" in value:
         _skip(result, draft, label, value, "a path, not a file name")
+    elif _FORBIDDEN_IN_NAMES & set(value):
+        _skip(result, draft, label, value, "contains a character that Windows file names cannot")
     elif "." not in value.strip(".") or winpath.is_pattern(value):
         _skip(result, draft, label, value, "not a file name with an extension")
     else:
