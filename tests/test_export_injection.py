@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any
 
 import pytest
 import sqlglot
+import yaml
 
 from rmmhunt.catalog.lookup import Catalog
 from rmmhunt.catalog.model import Tool
@@ -14,6 +16,7 @@ from rmmhunt.export import ExportError, export_hunt
 from rmmhunt.export.backends import BACKEND_TARGETS
 from rmmhunt.export.comments import comment_text
 from rmmhunt.export.sigma import sigma_rule_documents
+from rmmhunt.xql import parse
 
 HOSTILE_NAME = "Evil ``` | delete index=* ``` \" ' \\ ; -- // */ | x"
 HOSTILE_EXECUTABLES = (
@@ -202,10 +205,28 @@ def test_sql_hostile_catalog_is_one_statement(dialect: str) -> None:
         assert name.casefold() in {value.casefold() for value in literals}, name
 
 
-def test_xql_hostile_name_stays_out_of_query() -> None:
-    catalog = Catalog([_tool(executables=["b'.exe", "i;j--.exe"], original_file_names=[])])
+def test_xql_hostile_catalog_parses_as_one_query() -> None:
+    names = ["b'.exe", "c\\d.exe", "i;j--.exe", "k//x.exe", "g | h.exe"]
+    catalog = Catalog([_tool(executables=names, original_file_names=[])])
 
     text = export_hunt(catalog, "xql").text
+    query = parse(text)
 
     assert "delete" not in text
-    assert "b'.exe" in text.casefold()
+    literals = {value.casefold() for value in re.findall(r'"((?:[^"\\]|\\.)*)"', query.to_xql())}
+    for name in names:
+        assert name.casefold() in literals, name
+
+
+def test_sigma_hostile_catalog_round_trips() -> None:
+    catalog = Catalog([_tool()])
+
+    text = export_hunt(catalog, "sigma").text
+    documents = list(yaml.safe_load_all(text))
+
+    assert len(documents) == 2
+    assert documents[0]["title"] == f"{HOSTILE_NAME} process start"
+    images = documents[0]["detection"]["selection_image"]["Image|endswith"]
+    assert images == [f"\\{name}" for name in HOSTILE_EXECUTABLES]
+    comments = [line for line in text.splitlines() if line.startswith("#")]
+    assert all("\n" not in line for line in comments)
