@@ -17,7 +17,7 @@ from rmmhunt.export.result import ExportError
 __all__ = ["check_query_values", "comment_text"]
 
 # Every character that Python's str.splitlines() treats as a line break. Query languages differ
-# in which of them end a line, so a value may hold none of them.
+# in which of them end a line, so a value may contain none of them.
 _LINE_BREAK: Final = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
@@ -54,8 +54,9 @@ def _strings(value: Any) -> Iterator[str]:
 def check_query_values(target: str, documents: list[dict[str, Any]], *, backticks: bool) -> None:
     """Reject Sigma detection values that a backend would write into a query unsafely.
 
-    A line break inside a KQL, ES|QL or SPL string literal is invalid or ends the query. The
-    catalog model already rejects line breaks, so this guards tools built in code.
+    pySigma writes each value into a quoted string. A raw line break there is invalid in Kusto
+    and would split the queries of the other targets. The catalog model already rejects
+    line breaks, so this guards tools built in code.
 
     Args:
         target: the export target, for the message.
@@ -72,6 +73,6 @@ def check_query_values(target: str, documents: list[dict[str, Any]], *, backtick
                 kind = "a line break or a backtick" if backticks else "a line break"
                 raise ExportError(
                     f'catalog value {value!r} in the rule "{comment_text(document["title"])}" '
-                    f"contains {kind}, which the {target} query cannot hold safely",
+                    f"contains {kind}, which the {target} query cannot contain safely",
                     hint="remove the character from the catalog file",
                 )

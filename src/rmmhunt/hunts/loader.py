@@ -75,7 +75,7 @@ def parse_hunt(text: str, display: str, catalog: Catalog) -> Hunt:
             body does not hold exactly one ```xql block (none for a catalog query).
         CatalogError: the catalog query names a category that has no indicator.
     """
-    # A byte order mark is not part of the text: editors on Windows write one.
+    # A byte order mark is not part of the text, but some Windows editors write one.
     text = text.removeprefix("\ufeff")
     match = FRONT_MATTER.match(text)
     if match is None and OPENING_LINE.match(text):

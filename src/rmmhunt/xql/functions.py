@@ -283,7 +283,7 @@ def _current_time(compiler: ExpressionCompiler, call: FuncCall, args: list[Typed
 
 
 def _require_number(call: FuncCall, node: Expr, typed: Typed) -> None:
-    """Reject an argument that is neither a number nor text that could hold one."""
+    """Reject an argument that is neither a number nor text that could contain one."""
     not_number = typed.type in (BOOLEAN, TIMESTAMP, LIST)
     if isinstance(node, StringLit) and not is_number_text(node.value):
         not_number = True

@@ -18,7 +18,7 @@ __all__ = ["re2_error"]
 def re2_error(pattern: str) -> str | None:
     """Return RE2's message for an invalid pattern, or None when DuckDB accepts it.
 
-    The pattern runs against one empty string on a new in-memory connection that holds no
+    The pattern runs against one empty string on a new in-memory connection that has no
     table and has external access turned off.
     """
     connection = duckdb.connect(":memory:", config={"enable_external_access": False})
