@@ -12,6 +12,7 @@ import yaml
 
 from rmmhunt.catalog.lookup import Catalog
 from rmmhunt.catalog.model import Tool
+from rmmhunt.errors import CatalogError
 from rmmhunt.export import ExportError, export_hunt
 from rmmhunt.export.backends import BACKEND_TARGETS
 from rmmhunt.export.comments import comment_text
@@ -230,3 +231,14 @@ def test_sigma_hostile_catalog_round_trips() -> None:
     assert images == [f"\\{name}" for name in HOSTILE_EXECUTABLES]
     comments = [line for line in text.splitlines() if line.startswith("#")]
     assert all("\n" not in line for line in comments)
+
+
+@pytest.mark.parametrize("target", ["xql", "sql"])
+@pytest.mark.parametrize("separator", ["\r", "\u2028", "\x85"])
+def test_xql_and_sql_reject_line_breaks(target: str, separator: str) -> None:
+    tool = _tool().model_copy(
+        update={"executables": (f"p{separator}| union x.exe",), "original_file_names": ()}
+    )
+
+    with pytest.raises(CatalogError, match="line break"):
+        export_hunt(Catalog([tool]), target)

@@ -347,7 +347,7 @@ def test_imported_id_never_replaces_builtin(tmp_path: Path) -> None:
 
 def test_unsafe_values_are_skipped_not_fatal() -> None:
     entry = _entry(
-        paths=["good.exe", "b\nc.exe", "l`m.exe"],
+        paths=["good.exe", "b\nc.exe", "l`m.exe", "p\u2028q.exe"],
         domains=["ok.example.com", "e\u202evil.com"],
     )
     entry["CodeSigning"] = {
@@ -373,6 +373,7 @@ def test_unsafe_values_are_skipped_not_fatal() -> None:
     assert "\x1b" not in tool.description
     assert "control character" in skipped["b\nc.exe"]
     assert "backtick" in skipped["l`m.exe"]
+    assert "line break" in skipped["p\u2028q.exe"]
     assert "control character" in skipped['S"igner\n| x']
     assert "backtick" in skipped["o``` | x.exe"]
     assert "Windows file names cannot" in skipped['o"); x.exe']
