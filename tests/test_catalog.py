@@ -8,6 +8,7 @@ import ntpath
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from rmmhunt.catalog import (
     DEFAULT_CATEGORIES,
@@ -20,6 +21,7 @@ from rmmhunt.catalog import (
     load_catalog,
 )
 from rmmhunt.catalog.loader import parse_tool
+from rmmhunt.catalog.model import Tool
 from rmmhunt.catalog.render import find_tool, list_rows, tool_document, tool_yaml
 from rmmhunt.errors import CatalogError
 
@@ -454,3 +456,19 @@ def test_required_binaries_have_a_source(shared_data: Path, catalog: Catalog) ->
         if not any("lolrmm.io" not in url for url in urls):
             unsourced.append(f"{tool_name}: {binary}")
     assert unsourced == []
+
+
+@pytest.mark.parametrize("path", ["**\\*.exe", "*\\*.exe", "C:\\**\\*.exe", "**"])
+def test_match_all_install_path_rejected(path: str) -> None:
+    document = {
+        "id": "demo",
+        "name": "Demo",
+        "vendor": "x",
+        "category": "rmm",
+        "description": "x",
+        "install_paths": [path],
+        "techniques": ["T1219"],
+    }
+
+    with pytest.raises(ValidationError, match="matches every path"):
+        Tool.model_validate(document)

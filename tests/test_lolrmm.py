@@ -12,6 +12,7 @@ import pytest
 from rmmhunt.catalog import load_catalog
 from rmmhunt.catalog.lolrmm import import_lolrmm, read_lolrmm
 from rmmhunt.catalog.model import Category
+from rmmhunt.catalog.render import tool_yaml
 from rmmhunt.cli import main
 from rmmhunt.errors import CatalogError
 
@@ -132,9 +133,9 @@ def test_duplicates_merge_and_ids_stay_unique() -> None:
     result = import_lolrmm(entries)
     tools = {tool.id: tool for tool in result.tools}
 
-    assert sorted(tools) == ["demo", "demo-2"]
-    assert tools["demo"].executables == ("a.exe", "b.exe")
-    assert tools["demo-2"].category == Category.REMOTE_ADMIN
+    assert sorted(tools) == ["lolrmm-demo", "lolrmm-demo-2"]
+    assert tools["lolrmm-demo"].executables == ("a.exe", "b.exe")
+    assert tools["lolrmm-demo-2"].category == Category.REMOTE_ADMIN
     assert result.merged == ["Demo"]
     assert dict(result.skipped_tools) == {
         "Only Mac": "no value that fits the catalog",
@@ -298,8 +299,9 @@ def test_real_file_imports_into_loadable_catalog(shared_data: Path, tmp_path: Pa
     assert code == 0
     assert len(written) == summary["counts"]["tools"]
     assert all(tool_id in catalog.tools for tool_id in written)
-    assert catalog.tools["anydesk"].notes is not None
-    assert catalog.tools["anydesk"].notes.startswith("Imported from LOLRMM")
+    assert catalog.tools["anydesk"].notes is None
+    assert catalog.tools["lolrmm-anydesk"].notes is not None
+    assert catalog.tools["lolrmm-anydesk"].notes.startswith("Imported from LOLRMM")
     assert len(summary["skipped_values"]) == summary["counts"]["skipped_values"]
     assert summary["lint_issues"], "LOLRMM gives some names to several tools"
 
@@ -312,6 +314,70 @@ def test_cli_import_streams_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[s
     captured = capsys.readouterr()
 
     assert code == 0
-    assert "id: demo-remote" in captured.out
+    assert "id: lolrmm-demo-remote" in captured.out
     assert "rmmhunt: imported from LOLRMM: tools 1" in captured.err
     assert "1 value(s) skipped" in captured.err
+
+
+def test_match_all_paths_are_skipped() -> None:
+    paths = ["**\\*.exe", "*\\*.exe", "**", "C:\\*.exe", "**\\Demo\\demo.exe"]
+    result = import_lolrmm([_entry(paths=paths)])
+    tool = result.tools[0]
+    skipped = _skipped(result)
+
+    assert tool.install_paths == ("**\\Demo\\demo.exe",)
+    for path in ("**\\*.exe", "*\\*.exe", "C:\\*.exe"):
+        assert "matches every" in skipped[path], path
+    # A bare `**` has no separator, so it is read as a file name, and skipped as such.
+    assert "**" in skipped
+
+
+def test_imported_id_never_replaces_builtin(tmp_path: Path) -> None:
+    result = import_lolrmm([_entry("AnyDesk", paths=["evil.exe"])])
+    (tmp_path / f"{result.tools[0].id}.yaml").write_text(
+        tool_yaml(result.tools[0]), encoding="utf-8"
+    )
+
+    catalog = load_catalog([tmp_path])
+
+    assert result.tools[0].id == "lolrmm-anydesk"
+    assert "AnyDesk.exe" in catalog.tools["anydesk"].executables
+    assert catalog.tools["lolrmm-anydesk"].executables == ("evil.exe",)
+
+
+def test_unsafe_values_are_skipped_not_fatal() -> None:
+    entry = _entry(
+        paths=["good.exe", "b\nc.exe", "l`m.exe", "p\u2028q.exe"],
+        domains=["ok.example.com", "e\u202evil.com"],
+    )
+    entry["CodeSigning"] = {
+        "certificates": [{"signer_name": 'S"igner\n| x'}, {"signer_name": "Ok"}]
+    }
+    entry["Details"]["PEMetadata"] = [
+        {"OriginalFileName": "o``` | x.exe"},
+        {"OriginalFileName": 'o"); x.exe'},
+    ]
+    entry["Description"] = "fine\x1b[31m"
+    hostile_name = _entry("Evil ``` | delete index=* ```", paths=["evil.exe"])
+    broken_name = _entry("Evil\n| union DeviceLogonEvents", paths=["evil.exe"])
+
+    result = import_lolrmm([entry, hostile_name, broken_name])
+    skipped = _skipped(result)
+
+    assert [tool.name for tool in result.tools] == ["Demo Remote"]
+    tool = result.tools[0]
+    assert tool.executables == ("good.exe",)
+    assert tool.code_signers == ("Ok",)
+    assert tool.domains == ("ok.example.com",)
+    assert tool.original_file_names == ()
+    assert "\x1b" not in tool.description
+    assert "control character" in skipped["b\nc.exe"]
+    assert "backtick" in skipped["l`m.exe"]
+    assert "line break" in skipped["p\u2028q.exe"]
+    assert "control character" in skipped['S"igner\n| x']
+    assert "backtick" in skipped["o``` | x.exe"]
+    assert "Windows file names cannot" in skipped['o"); x.exe']
+    assert "control character" in skipped["fine\x1b[31m"]
+    reasons = dict(result.skipped_tools)
+    assert "backtick" in reasons["Evil ``` | delete index=* ```"]
+    assert "control character" in reasons["Evil\n| union DeviceLogonEvents"]

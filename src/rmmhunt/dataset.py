@@ -48,6 +48,21 @@ OTHER_KIND: Final = "other"
 """The kind in `events_by_kind` for events that match none of EVENT_KINDS."""
 
 
+def restrict_connection(connection: duckdb.DuckDBPyConnection) -> None:
+    """Forbid file, network and extension access on a connection, and lock its configuration.
+
+    Defence in depth for queries compiled from user text: with `enable_external_access` off,
+    DuckDB rejects `read_csv`, `COPY`, `ATTACH` and `INSTALL`, and `lock_configuration` stops a
+    query from turning it back on. Arrow tables registered from Python still work. Calling it
+    again on a restricted connection changes nothing.
+    """
+    setting = connection.execute("SELECT current_setting('enable_external_access')").fetchone()
+    if setting is not None and not setting[0]:
+        return
+    connection.execute("SET enable_external_access = false")
+    connection.execute("SET lock_configuration = true")
+
+
 class Dataset:
     """An in-process DuckDB database holding the `xdr_data` table."""
 
@@ -225,6 +240,10 @@ class Dataset:
         self.connection.register("incoming_table", table)
         self.connection.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM incoming_table")
         self.connection.unregister("incoming_table")
+
+    def restrict(self) -> None:
+        """Forbid file and network access from SQL from now on; see `restrict_connection`."""
+        restrict_connection(self.connection)
 
     def close(self) -> None:
         """Close the DuckDB connection."""

@@ -59,7 +59,8 @@ def load_inputs(
     """Read every input into a new dataset. One bad file or record never stops the others.
 
     The dataset is finalised and prepared (process links, parent users and causality actors
-    filled in), so the hunt, XQL queries and hunt files all query the same `xdr_data`.
+    filled in), so the hunt, XQL queries and hunt files all query the same `xdr_data`. Its
+    connection is then restricted (`Dataset.restrict`), so SQL can reach no file or network.
     """
     options = options or ReadOptions()
     readers = readers if readers is not None else default_readers(options)
@@ -74,6 +75,8 @@ def load_inputs(
     result.dataset.finalise(dedup=dedup)
     _warn_conflicts(result)
     prepare_dataset(result.dataset)
+    # Every input is read by now, so the hunt and the queries need no file access.
+    result.dataset.restrict()
     return result
 
 

@@ -31,14 +31,18 @@ from typing import Any
 from pydantic import ValidationError
 
 from rmmhunt import winpath
-from rmmhunt.catalog.model import FACT_FIELDS, Category, Tool
+from rmmhunt.catalog.model import FACT_FIELDS, Category, Tool, is_universal_path
 from rmmhunt.errors import CatalogError
+from rmmhunt.report.safety import unsafe_character
 
 __all__ = ["LolrmmImport", "SkippedValue", "import_lolrmm", "read_lolrmm"]
 
 CATEGORIES = {"RMM": Category.RMM, "RAT": Category.REMOTE_ADMIN}
 PROCESS_EXTENSIONS = (".exe", ".scr")
 TOOL_PAGE = "https://lolrmm.io/tools/"
+# Imported ids get this prefix, so that an imported tool never silently replaces a built-in one
+# of the same name when both are loaded.
+ID_PREFIX = "lolrmm-"
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _HASH_KINDS = {32: "md5", 40: "sha1", 64: "sha256"}
@@ -162,6 +166,10 @@ def import_lolrmm(entries: list[Any]) -> LolrmmImport:
             result.skipped_tools.append((f"entry {position}", "not an object with a Name"))
             continue
         draft = _new_draft(entry)
+        if reason := _unsafe_reason(draft.name):
+            result.skipped_tools.append((draft.name, f"the name {reason}"))
+            continue
+        _check_prose(draft, result)
         key = draft.name.casefold()
         if key in drafts:
             result.merged.append(draft.name)
@@ -182,6 +190,41 @@ def import_lolrmm(entries: list[Any]) -> LolrmmImport:
 
 def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
+
+
+def _unsafe_reason(value: str, *, prose: bool = False) -> str | None:
+    """Say why a value cannot go into the catalog safely, or return None when it can.
+
+    The catalog model rejects control and invisible characters, and exports write names and
+    indicators into queries and comments, where a backtick could end an SPL comment. Prose (a
+    description) may hold tabs, line breaks and backticks, because no export writes it.
+    """
+    if (found := unsafe_character(value, multiline=prose)) is not None:
+        return f"contains the control character {found}"
+    if not prose and value.splitlines() != [value]:
+        # Unicode line separators (U+2028, U+2029) pass the control-character check.
+        return "contains a line break"
+    if "`" in value and not prose:
+        return "contains a backtick, which can end a comment in an exported SPL query"
+    return None
+
+
+def _usable(value: str, label: str, draft: _Draft, result: LolrmmImport) -> bool:
+    """Report a value with unsafe characters as skipped, and tell whether it is usable."""
+    if (reason := _unsafe_reason(value)) is None:
+        return True
+    _skip(result, draft, label, value, reason)
+    return False
+
+
+def _check_prose(draft: _Draft, result: LolrmmImport) -> None:
+    """Drop a description or website that the catalog cannot hold, and report it."""
+    if draft.description and (reason := _unsafe_reason(draft.description, prose=True)):
+        _skip(result, draft, "Description", draft.description, reason)
+        draft.description = ""
+    if draft.website and (reason := _unsafe_reason(draft.website)):
+        _skip(result, draft, "Details.Website", draft.website, reason)
+        draft.website = ""
 
 
 def _list(value: object) -> list[Any]:
@@ -235,7 +278,8 @@ def _read_entry(entry: dict[str, Any], draft: _Draft, result: LolrmmImport) -> N
 
 def _read_signing_and_hashes(entry: dict[str, Any], draft: _Draft, result: LolrmmImport) -> None:
     for certificate in _list(_dict(entry.get("CodeSigning")).get("certificates")):
-        if signer := _text(_dict(certificate).get("signer_name")):
+        signer = _text(_dict(certificate).get("signer_name"))
+        if signer and _usable(signer, "CodeSigning.certificates.signer_name", draft, result):
             draft.add("code_signers", signer)
     for item in _list(_dict(entry.get("FileHashes")).get("authenticode")):
         item = _dict(item)
@@ -255,7 +299,8 @@ def _read_other(artifacts: dict[str, Any], draft: _Draft, result: LolrmmImport) 
         if kind in ("SHA256", "MD5"):
             _classify_hash(value, f"Artifacts.Other.{kind}", draft, result)
         elif kind.casefold() in _SERVICE_TYPES:
-            draft.add("services", value)
+            if _usable(value, f"Artifacts.Other.{kind}", draft, result):
+                draft.add("services", value)
         else:
             result.unused[f"Artifacts.Other.{kind or 'untyped'}"] += 1
 
@@ -278,7 +323,7 @@ def _classify_hash(value: str, label: str, draft: _Draft, result: LolrmmImport) 
 
 def _classify_path(value: str, label: str, draft: _Draft, result: LolrmmImport) -> None:
     """Classify a value from a list that mixes file names, paths, hashes and domains."""
-    if not value:
+    if not value or not _usable(value, label, draft, result):
         return
     if _HEX.match(value) and len(value) in _HASH_KINDS:
         _classify_hash(value, label, draft, result)
@@ -333,9 +378,8 @@ def _classify_windows_path(value: str, label: str, draft: _Draft, result: Lolrmm
         components.append("**")
 
     pattern = anchor + "\\".join(components)
-    if not winpath.strip_volume(pattern).strip("\\*?"):
-        if not _is_process_name(name):
-            _skip(result, draft, label, value, "a path pattern that matches every path")
+    if is_universal_path(pattern):
+        _skip(result, draft, label, value, "a path pattern that matches every program or path")
         return
     if not (anchor or components[0] == "**"):
         # A relative path starts anywhere, and catalog patterns are anchored at the root.
@@ -345,8 +389,12 @@ def _classify_windows_path(value: str, label: str, draft: _Draft, result: Lolrmm
 
 def _classify_original_name(value: str, draft: _Draft, result: LolrmmImport) -> None:
     label = "Details.PEMetadata.OriginalFileName"
+    if not _usable(value, label, draft, result):
+        return
     if "\\" in value or "/" in value:
         _skip(result, draft, label, value, "a path, not a file name")
+    elif _FORBIDDEN_IN_NAMES & set(value):
+        _skip(result, draft, label, value, "contains a character that Windows file names cannot")
     elif "." not in value.strip(".") or winpath.is_pattern(value):
         _skip(result, draft, label, value, "not a file name with an extension")
     else:
@@ -354,7 +402,7 @@ def _classify_original_name(value: str, draft: _Draft, result: LolrmmImport) -> 
 
 
 def _classify_domain(value: str, label: str, draft: _Draft, result: LolrmmImport) -> None:
-    if not value:
+    if not value or not _usable(value, label, draft, result):
         return
     if winpath.is_valid_domain(value):
         draft.add("domains", value.lower())
@@ -376,7 +424,7 @@ def _slug(name: str) -> str:
 
 
 def _unique_id(name: str, used: set[str]) -> str:
-    base = _slug(name)
+    base = ID_PREFIX + _slug(name)[: 64 - len(ID_PREFIX)].strip("-")
     candidate, number = base, 2
     while candidate in used:
         suffix = f"-{number}"

@@ -30,6 +30,8 @@ __all__ = [
     "Hashes",
     "Reference",
     "Tool",
+    "is_universal_name",
+    "is_universal_path",
 ]
 
 # Bumped when a change to the model changes what a catalog file means; part of Catalog.version.
@@ -94,6 +96,27 @@ class _Strict(BaseModel):
         return value
 
 
+# Parts of a pattern that do not count as literal: a file extension (`*.exe` matches every
+# program), and for paths also a volume (`C:`).
+_NAME_IGNORED = r"\.[^.]*$"
+_PATH_IGNORED = r"^[A-Za-z]:|\.[^.\\/]*$"
+
+
+def _has_no_literal(value: str, nonliteral: frozenset[str], ignored: str) -> bool:
+    core = re.sub(ignored, "", value) if ignored else value
+    return all(character in nonliteral for character in core)
+
+
+def is_universal_name(value: str) -> bool:
+    """Tell whether a file name pattern matches every file with its extension, as `*.exe`."""
+    return _has_no_literal(value, _NAME_NONLITERAL, _NAME_IGNORED)
+
+
+def is_universal_path(value: str) -> bool:
+    """Tell whether a path pattern matches every path, as `**`, `C:\\**` or `**\\*.exe`."""
+    return _has_no_literal(value, _PATH_NONLITERAL, _PATH_IGNORED)
+
+
 def _check_not_universal(
     values: tuple[str, ...], kind: str, nonliteral: frozenset[str], ignored: str = ""
 ) -> None:
@@ -106,8 +129,7 @@ def _check_not_universal(
         ignored: a regular expression for parts that do not count either, such as a volume.
     """
     for value in values:
-        core = re.sub(ignored, "", value) if ignored else value
-        if all(character in nonliteral for character in core):
+        if _has_no_literal(value, nonliteral, ignored):
             raise ValueError(
                 f"{value!r} matches every {kind}; give a literal part, as in AnyDesk*.exe"
             )
@@ -196,14 +218,13 @@ class Tool(_Strict):
     @field_validator("executables", "original_file_names", "drivers")
     @classmethod
     def _check_name_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        # The extension does not count as a literal part: `*.exe` matches every process.
-        _check_not_universal(value, "file name", _NAME_NONLITERAL, ignored=r"\.[^.]*$")
+        _check_not_universal(value, "file name", _NAME_NONLITERAL, ignored=_NAME_IGNORED)
         return value
 
     @field_validator("install_paths")
     @classmethod
     def _check_path_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        _check_not_universal(value, "path", _PATH_NONLITERAL, ignored=r"^[A-Za-z]:")
+        _check_not_universal(value, "path", _PATH_NONLITERAL, ignored=_PATH_IGNORED)
         return value
 
     @field_validator("domains")

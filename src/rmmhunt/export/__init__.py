@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from rmmhunt.catalog.lookup import Catalog
 from rmmhunt.export.backends import BACKEND_TARGETS, convert_rules
+from rmmhunt.export.comments import check_query_values, comment_text
 from rmmhunt.export.result import ExportError, ExportResult
 from rmmhunt.export.sigma import (
     SIGMA_DROPPED,
@@ -38,10 +39,15 @@ def _commented(prefix: str | None, header: str, dropped: list[str], body: str) -
     """Put a header and the dropped constructs before `body` as comments, when there are any."""
     if prefix is None:
         return body
-    suffix = " ```" if prefix == "```" else ""
-    lines = [f"{prefix} {header}{suffix}"]
-    lines.extend(f"{prefix} dropped: {note}{suffix}" for note in dropped)
+    lines = [_comment_line(prefix, header)]
+    lines.extend(_comment_line(prefix, f"dropped: {note}") for note in dropped)
     return "\n".join(lines) + "\n" + body
+
+
+def _comment_line(prefix: str, text: str) -> str:
+    """Write one comment line from the sanitised single-line form of `text`."""
+    suffix = " ```" if prefix == "```" else ""
+    return f"{prefix} {comment_text(text)}{suffix}"
 
 
 def _sigma_dropped(profile: str) -> list[str]:
@@ -54,6 +60,7 @@ def _export_backend(
 ) -> ExportResult:
     spec = BACKEND_TARGETS[target]
     documents = sigma_rule_documents(catalog, profile, categories, spec.options)
+    check_query_values(target, documents, backticks=spec.comment == "```")
     # The seed rule has only image names, so only the default profile loses more here.
     dropped = _sigma_dropped(profile)
     if profile == "default":
@@ -63,9 +70,8 @@ def _export_backend(
     if spec.comment is None:
         return ExportResult("\n".join(queries) + "\n", dropped)
 
-    suffix = " ```" if spec.comment == "```" else ""
     blocks = [
-        f"{spec.comment} {document['title']} ({document['id']}){suffix}\n{query}\n"
+        _comment_line(spec.comment, f"{document['title']} ({document['id']})") + f"\n{query}\n"
         for document, query in zip(documents, queries, strict=True)
     ]
     header = f"rmmhunt built-in hunt, profile {profile}, {target} via pySigma"

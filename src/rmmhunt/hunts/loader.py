@@ -28,6 +28,7 @@ __all__ = ["Hunt", "builtin_hunts", "find_hunt", "load_hunt_file", "parse_hunt"]
 
 # Front matter: a `---` line, YAML, and a closing `---` (or `...`) line at the file's start.
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<yaml>.*?)^(?:---|\.\.\.)[ \t]*\r?$\n?", re.M | re.S)
+OPENING_LINE = re.compile(r"\A---[ \t]*\r?(?:\n|\Z)")
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,16 @@ def parse_hunt(text: str, display: str, catalog: Catalog) -> Hunt:
             body does not hold exactly one ```xql block (none for a catalog query).
         CatalogError: the catalog query names a category that has no indicator.
     """
+    # A byte order mark is not part of the text, but some Windows editors write one.
+    text = text.removeprefix("\ufeff")
     match = FRONT_MATTER.match(text)
+    if match is None and OPENING_LINE.match(text):
+        raise QueryError(
+            "the front matter is not closed",
+            path=display,
+            line=1,
+            hint="end the metadata with a line '---'",
+        )
     if match is None:
         raise QueryError(
             "the hunt file does not start with YAML front matter",
@@ -99,6 +109,7 @@ def _metadata(front_matter: str, display: str) -> HuntMetadata:
         ) from None
     if not isinstance(data, dict) or node is None:
         raise QueryError("the front matter is not a mapping of fields", path=display, line=2)
+    _check_duplicate_keys(node, display)
 
     try:
         return HuntMetadata.model_validate(data)
@@ -114,6 +125,33 @@ def _metadata(front_matter: str, display: str) -> HuntMetadata:
             line=line,
             hint="docs/hunts.md lists the fields and their values",
         ) from None
+
+
+def _check_duplicate_keys(node: yaml.Node, display: str) -> None:
+    """Raise QueryError for a key that a mapping repeats, which YAML loaders silently overwrite.
+
+    Lines count from the file's start, in which the front matter starts on the second line.
+    """
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _check_duplicate_keys(item, display)
+        return
+    if not isinstance(node, yaml.MappingNode):
+        return
+
+    first_lines: dict[object, int] = {}
+    for key, value in node.value:
+        line = int(key.start_mark.line) + 2
+        if key.value in first_lines:
+            raise QueryError(
+                f"duplicate key {key.value!r} in the front matter, first given at line "
+                f"{first_lines[key.value]}",
+                path=display,
+                line=line,
+                hint="keep one of the two",
+            )
+        first_lines[key.value] = line
+        _check_duplicate_keys(value, display)
 
 
 def _key_line(node: yaml.Node, location: Sequence[int | str]) -> int:

@@ -82,7 +82,8 @@ class HuntMetadata(_Strict):
 
     id: HuntId
     name: Text
-    risk_score: int = Field(ge=0, le=100)
+    # Strict, so that `true` and `"75"` are rejected rather than read as 1 and 75.
+    risk_score: int = Field(strict=True, ge=0, le=100)
     severity: Severity
     operating_systems: tuple[Text, ...] = ()
     false_positive_rate: Rate | None = None

@@ -207,7 +207,8 @@ def _glob_regex(pattern: str) -> str:
 
 def _string(value: str) -> str:
     """Quote a value as an XQL double-quoted string, in which nothing is escaped."""
-    if '"' in value or "\n" in value:
+    # splitlines() finds every line break, CR and U+2028 included, not only LF.
+    if '"' in value or value.splitlines() != [value]:
         raise CatalogError(
             f"catalog value {value!r} contains a double quote or a line break",
             hint="an XQL string cannot hold it; file names on Windows never contain one",

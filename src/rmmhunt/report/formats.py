@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -18,9 +19,14 @@ def format_time(value: datetime) -> str:
 
 
 def to_jsonable(value: Any) -> Any:
-    """Convert datetimes and nested containers into JSON-ready values."""
+    """Convert datetimes and nested containers into JSON-ready values.
+
+    NaN and the infinities become None (JSON null), because JSON has no literal for them.
+    """
     if isinstance(value, datetime):
         return format_time(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, dict):
         return {str(key): to_jsonable(item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
@@ -30,13 +36,17 @@ def to_jsonable(value: Any) -> Any:
 
 def render_json(alerts: list[dict[str, Any]]) -> str:
     """Render one JSON array of alert objects."""
-    text = json.dumps([to_jsonable(alert) for alert in alerts], indent=2, ensure_ascii=False)
+    text = json.dumps(
+        [to_jsonable(alert) for alert in alerts], indent=2, ensure_ascii=False, allow_nan=False
+    )
     return json_text(text) + "\n"
 
 
 def render_ndjson(alerts: list[dict[str, Any]]) -> str:
     """Render one JSON object per line."""
-    lines = (json.dumps(to_jsonable(alert), ensure_ascii=False) for alert in alerts)
+    lines = (
+        json.dumps(to_jsonable(alert), ensure_ascii=False, allow_nan=False) for alert in alerts
+    )
     return "".join(json_text(line) + "\n" for line in lines)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rmmhunt.xql.nodes import Aggregate, Column, CompStage
-from rmmhunt.xql.relation import Relation, stage_error
+from rmmhunt.xql.relation import Relation, check_output_name, stage_error
 from rmmhunt.xql.scope import INTEGER, LIST, NULL, NUMBER, TIMESTAMP, UNKNOWN, Scope
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ def compile_comp(planner: Planner, stage: CompStage, relation: Relation) -> Rela
 
     for aggregate in stage.aggregates:
         name = aggregate.alias or default_alias(aggregate)
+        check_output_name(name, aggregate.pos, "comp ... as")
         if name in columns:
             raise stage_error(
                 aggregate.pos,

@@ -23,7 +23,13 @@ from rmmhunt.xql.nodes import (
     NumberLit,
     StringLit,
 )
-from rmmhunt.xql.operators import OperatorCompiler, Typed, error_at
+from rmmhunt.xql.operators import (
+    OperatorCompiler,
+    Typed,
+    check_regex,
+    error_at,
+    is_number_text,
+)
 from rmmhunt.xql.scope import (
     BOOLEAN,
     INTEGER,
@@ -157,6 +163,13 @@ def _coalesce(compiler: ExpressionCompiler, call: FuncCall, args: list[Typed]) -
 
 
 def _if(compiler: ExpressionCompiler, call: FuncCall, args: list[Typed]) -> Typed:
+    if args[0].type not in (BOOLEAN, NULL, UNKNOWN):
+        raise error_at(
+            call.args[0],
+            f"if() needs a true/false condition, not a {args[0].type} value",
+            "if",
+            "compare the value, for example 'field = \"text\"' or 'field != null'",
+        )
     otherwise = args[2].sql if len(args) == 3 else "NULL"
     return Typed(f"(CASE WHEN {args[0].sql} THEN {args[1].sql} ELSE {otherwise} END)", args[1].type)
 
@@ -176,6 +189,14 @@ def _to_number(compiler: ExpressionCompiler, call: FuncCall, args: list[Typed]) 
 def _len(compiler: ExpressionCompiler, call: FuncCall, args: list[Typed]) -> Typed:
     if args[0].type == LIST:
         return Typed(compiler.dialect.list_length(args[0].sql), INTEGER)
+    if args[0].type in (TIMESTAMP, BOOLEAN):
+        # The length of the text form of a time or a boolean depends on how it is printed.
+        raise error_at(
+            call.args[0],
+            f"len() needs text or a list, not a {args[0].type} value",
+            "len",
+            "convert the value with to_string() first if its text length is wanted",
+        )
     return Typed(compiler.dialect.text_length(compiler.text(args[0])), INTEGER)
 
 
@@ -244,6 +265,7 @@ def _replace(compiler: ExpressionCompiler, call: FuncCall, args: list[Typed]) ->
 
 def _regextract(compiler: ExpressionCompiler, call: FuncCall, args: list[Typed]) -> Typed:
     pattern = compiler.literal_string(call, 1, "a regular expression")
+    check_regex(call.args[1], call.name)
     try:
         groups = re.compile(pattern).groups
     except re.error as error:
@@ -260,8 +282,24 @@ def _current_time(compiler: ExpressionCompiler, call: FuncCall, args: list[Typed
     return Typed(compiler.dialect.timestamp(compiler.now), TIMESTAMP)
 
 
+def _require_number(call: FuncCall, node: Expr, typed: Typed) -> None:
+    """Reject an argument that is neither a number nor text that could contain one."""
+    not_number = typed.type in (BOOLEAN, TIMESTAMP, LIST)
+    if isinstance(node, StringLit) and not is_number_text(node.value):
+        not_number = True
+    if not_number:
+        raise error_at(
+            node,
+            f"{call.name}() needs numbers, not a {typed.type} value",
+            call.name,
+            "convert text with to_number()",
+        )
+
+
 def _arithmetic(operator: str) -> Handler:
     def handler(compiler: ExpressionCompiler, call: FuncCall, args: list[Typed]) -> Typed:
+        for node, typed in zip(call.args, args, strict=True):
+            _require_number(call, node, typed)
         left, right = args
         if operator == "/":
             return Typed(f"(CAST({left.sql} AS DOUBLE) / {right.sql})", NUMBER)

@@ -97,7 +97,7 @@ class Lexer:
             return Token(Kind.TRIPLE_STRING, self._triple_string(line, column), line, column)
         if char == '"':
             return Token(Kind.STRING, self._plain_string(line, column), line, column)
-        if char.isdigit():
+        if _is_digit(char):
             return self._number(line, column)
         if char.isalpha() or char in "_*":
             return Token(Kind.IDENT, self._word(), line, column)
@@ -154,15 +154,15 @@ class Lexer:
 
     def _number(self, line: int, column: int) -> Token:
         start = self.index
-        while self.index < len(self.text) and self.text[self.index].isdigit():
+        while self.index < len(self.text) and _is_digit(self.text[self.index]):
             self._advance()
         if (
             self.text.startswith(".", self.index)
             and self.index + 1 < len(self.text)
-            and self.text[self.index + 1].isdigit()
+            and _is_digit(self.text[self.index + 1])
         ):
             self._advance()
-            while self.index < len(self.text) and self.text[self.index].isdigit():
+            while self.index < len(self.text) and _is_digit(self.text[self.index]):
                 self._advance()
             return Token(Kind.NUMBER, self.text[start : self.index], line, column)
 
@@ -186,3 +186,8 @@ class Lexer:
 def tokenize(text: str) -> list[Token]:
     """Split XQL text into tokens; raise XqlError on an unterminated string or stray character."""
     return Lexer(text).tokens()
+
+
+def _is_digit(char: str) -> bool:
+    # str.isdigit() also accepts superscripts and other scripts' digits, which int() rejects.
+    return "0" <= char <= "9"

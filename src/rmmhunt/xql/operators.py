@@ -25,9 +25,11 @@ from rmmhunt.xql.nodes import (
     NumberLit,
     StringLit,
 )
-from rmmhunt.xql.scope import BOOLEAN, LIST, STRING, UNKNOWN
+from rmmhunt.xql.regex import re2_error
+from rmmhunt.xql.scope import BOOLEAN, INTEGER, LIST, NUMBER, STRING, TIMESTAMP, UNKNOWN
 
 SQL_COMPARISONS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+NUMERIC = (INTEGER, NUMBER)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,56 @@ def error_at(expr: Expr, message: str, construct: str, hint: str | None = None) 
 def is_wildcard(expr: Expr) -> bool:
     """Return True for a double-quoted string with `*` (triple-quoted strings are literal)."""
     return isinstance(expr, StringLit) and not expr.triple and "*" in expr.value
+
+
+def is_number_text(value: str) -> bool:
+    """Tell whether text is a number that DuckDB can cast to DOUBLE."""
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def check_regex(pattern: Expr, construct: str) -> None:
+    """Raise XqlError when a string literal is a regular expression that RE2 rejects."""
+    if isinstance(pattern, StringLit) and (message := re2_error(pattern.value)) is not None:
+        raise error_at(
+            pattern,
+            f"invalid regular expression {pattern.value!r}: {message}",
+            construct,
+            "DuckDB uses RE2, which has no backreferences or lookarounds",
+        )
+
+
+def check_comparable(expr: Compare, left: Typed, right: Typed) -> None:
+    """Raise XqlError for a comparison that DuckDB would reject, or fail on, at run time.
+
+    A number compared with text that is not a number, and a time compared with a number or a
+    boolean, are errors that the types already show.
+    """
+    # NOTE: a text column compared with a number literal still fails only at run time, on the
+    # first value that DuckDB cannot convert.
+    sides = ((left, right, expr.right), (right, left, expr.left))
+    for one, other, other_node in sides:
+        if (
+            one.type in NUMERIC
+            and isinstance(other_node, StringLit)
+            and not is_number_text(other_node.value)
+        ):
+            raise error_at(
+                other_node,
+                f"cannot compare a number with the text {other_node.value!r}",
+                f"comparison {expr.op!r}",
+                "compare with a number, or convert the column with to_string()",
+            )
+        if one.type == TIMESTAMP and other.type in (*NUMERIC, BOOLEAN):
+            raise error_at(
+                expr,
+                f"cannot compare a timestamp with a value of type {other.type}",
+                f"comparison {expr.op!r}",
+                'compare with a time such as "2024-05-01T13:00:00Z" or use timestamp_diff()',
+            )
 
 
 def like_pattern(value: str) -> str:
@@ -105,8 +157,10 @@ class OperatorCompiler:
             return self._equality(expr)
         if op in SQL_COMPARISONS:
             left, right = self.compile(expr.left), self.compile(expr.right)
+            check_comparable(expr, left, right)
             return f"({self._fold(left)} {SQL_COMPARISONS[op]} {self._fold(right)})"
         if op == "~=":
+            check_regex(expr.right, "regular expression")
             left = self._as_text(self.compile(expr.left))
             pattern = self._as_text(self.compile(expr.right))
             return self.dialect.regex_search(left.sql, pattern.sql, not self.case_sensitive)
@@ -128,6 +182,7 @@ class OperatorCompiler:
             return f"(NOT {match})" if negate else match
 
         right = self.compile(expr.right)
+        check_comparable(expr, left, right)
         operator = "<>" if negate else "="
         return f"({self._fold(left)} {operator} {self._fold(right)})"
 

@@ -87,6 +87,8 @@ AGGREGATES = (
 )
 
 JOIN_TYPES = ("inner", "left", "right")
+# The largest LIMIT that DuckDB accepts: a signed 64-bit integer.
+MAX_LIMIT = 2**63 - 1
 CONFLICT_STRATEGIES = ("left", "right")
 
 
@@ -351,6 +353,10 @@ class Parser:
         if token.kind is not Kind.NUMBER or not token.text.isdigit():
             found = self.stream.describe(token)
             raise self.stream.error(f"expected a whole number but found {found}", "limit")
+        if int(token.text) > MAX_LIMIT:
+            raise self.stream.error(
+                f"limit {token.text} is larger than the maximum {MAX_LIMIT}", "limit"
+            )
         self.stream.advance()
         return LimitStage(int(token.text), pos=position(keyword))
 

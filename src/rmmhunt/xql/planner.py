@@ -37,11 +37,11 @@ from rmmhunt.xql.nodes import (
 from rmmhunt.xql.projection import compile_fields
 from rmmhunt.xql.relation import (
     DEFAULT_DATASET,
-    HIDDEN_PREFIX,
     ORDER_COLUMN,
     RANK_COLUMN,
     Relation,
     Settings,
+    check_output_name,
     stage_error,
 )
 from rmmhunt.xql.scope import BOOLEAN, NULL, STRING, UNKNOWN, Scope, dataset_columns
@@ -194,10 +194,7 @@ class Planner:
 
     def _alter(self, stage: AlterStage, relation: Relation, settings: Settings) -> Relation:
         for assignment in stage.assignments:
-            if assignment.name.startswith(HIDDEN_PREFIX):
-                raise stage_error(
-                    assignment.pos, f"column names starting {HIDDEN_PREFIX!r} are reserved", "alter"
-                )
+            check_output_name(assignment.name, assignment.pos, "alter")
             value = self.expressions(relation, settings).compile(assignment.value)
             scope = relation.scope.copy(origin="the columns defined so far")
             scope.columns[assignment.name] = value.type

@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING
 
 from rmmhunt.xql.nodes import Column, FieldItem, FieldsStage
-from rmmhunt.xql.relation import ORDER_COLUMN, Relation, stage_error
+from rmmhunt.xql.relation import ORDER_COLUMN, Relation, check_output_name, stage_error
 from rmmhunt.xql.scope import Scope
 
 if TYPE_CHECKING:
@@ -35,6 +35,13 @@ def compile_fields(planner: Planner, stage: FieldsStage, relation: Relation) -> 
     if stage.exclude:
         dropped = {name for item in stage.items for name in _matching(item, source)}
         kept = {name: kind for name, kind in source.columns.items() if name not in dropped}
+        if not kept:
+            raise stage_error(
+                stage.pos,
+                "the fields stage drops every column",
+                "fields -",
+                "keep at least one column",
+            )
         selected = [planner.quote(name) for name in kept]
         scope = Scope(kept, "the output of the fields stage")
     else:
@@ -52,6 +59,7 @@ def _include(planner: Planner, stage: FieldsStage, source: Scope) -> tuple[list[
     for item in stage.items:
         for name in _matching(item, source):
             output = item.alias or name
+            check_output_name(output, item.pos, "fields ... as")
             if output in columns:
                 raise stage_error(
                     item.pos,

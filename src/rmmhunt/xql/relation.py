@@ -39,3 +39,18 @@ class Relation:
 def stage_error(pos: Position, message: str, construct: str, hint: str | None = None) -> XqlError:
     """Build an XqlError located at a stage or one of its parts."""
     return XqlError(message, line=pos.line, column=pos.column, construct=construct, hint=hint)
+
+
+def check_output_name(name: str, pos: Position, construct: str) -> None:
+    """Raise XqlError for an output column name that starts with the reserved prefix.
+
+    The planner adds hidden columns with that prefix (the sort order), so a query column of the
+    same name would replace one. DuckDB compares identifiers without case, and so does this.
+    """
+    if name.casefold().startswith(HIDDEN_PREFIX):
+        raise stage_error(
+            pos,
+            f"column names starting {HIDDEN_PREFIX!r} are reserved",
+            construct,
+            "choose another column name",
+        )

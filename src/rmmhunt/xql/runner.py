@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from rmmhunt.dataset import restrict_connection
 from rmmhunt.errors import QueryError
 from rmmhunt.xql.compiler import CompiledQuery, compile_query
 from rmmhunt.xql.dialect import DIALECTS
@@ -78,6 +79,27 @@ def _has_column(connection: duckdb.DuckDBPyConnection, table: str, column: str) 
     return any(row[0] == column for row in described)
 
 
+# Parts of DuckDB run-time messages, and the XQL constructs that lead to them.
+_RUNTIME_CONSTRUCTS = (
+    ("JSON", "a json_extract function reads text that is not JSON"),
+    ("Conversion Error", "a comparison or function converts text that is not a number or time"),
+    ("Could not convert", "a comparison or function converts text that is not a number or time"),
+    ("regular expression", "a regular expression on a column value"),
+    ("Out of Range", "arithmetic or a conversion overflows"),
+)
+
+
+def _runtime_hint(error: duckdb.Error, table: str) -> str:
+    """Name the likely XQL construct of a DuckDB error that only showed when the query ran."""
+    text = str(error)
+    if isinstance(error, duckdb.CatalogException) and table in text:
+        return f"check that table {table!r} exists and has the xdr_data columns"
+    for marker, construct in _RUNTIME_CONSTRUCTS:
+        if marker.casefold() in text.casefold():
+            return f"the query compiled, but at run time {construct}; check that part of it"
+    return "the query compiled, but DuckDB rejected it at run time; check its functions and values"
+
+
 def run(
     query: Query | str,
     connection: duckdb.DuckDBPyConnection,
@@ -86,6 +108,9 @@ def run(
     table: str = "xdr_data",
 ) -> XqlResult:
     """Compile an XQL query and run it on `table` in a DuckDB connection.
+
+    The connection is restricted first (`rmmhunt.dataset.restrict_connection`), so that it can
+    reach no file or network from then on.
 
     Raises:
         XqlError: the query does not compile.
@@ -97,6 +122,7 @@ def run(
     compiled = compile_query(
         query, now=now, table=table, dialect="duckdb", order_column=order_column
     )
+    restrict_connection(connection)
     try:
         cursor = connection.execute(compiled.sql)
         records = cursor.fetchall()
@@ -104,7 +130,7 @@ def run(
     except duckdb.Error as error:
         raise QueryError(
             f"DuckDB failed to run the compiled query: {error}",
-            hint=f"check that table {table!r} exists and has the xdr_data columns",
+            hint=_runtime_hint(error, table),
         ) from error
 
     rows = [

@@ -21,8 +21,8 @@ FIXED_UNITS["w"] = timedelta(weeks=1)
 CALENDAR_UNITS = {"mo": 1, "y": 12}
 UNIT_NAMES = "m (minutes), h, d, w, mo (months), y"
 
-DURATION = re.compile(r"(?P<count>\d+)(?P<unit>[a-z]+)")
-RELATIVE = re.compile(r"(?P<sign>[+-])(?P<count>\d+)(?P<unit>[a-z]+)")
+DURATION = re.compile(r"(?P<count>[0-9]+)(?P<unit>[a-z]+)")
+RELATIVE = re.compile(r"(?P<sign>[+-])(?P<count>[0-9]+)(?P<unit>[a-z]+)")
 EXACT_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M")
 
 # The lower bound that `begin` stands for: every event, however old.
@@ -49,11 +49,20 @@ def _shift_months(moment: datetime, months: int) -> datetime:
 
 
 def _shift(stage: ConfigTimeframe, moment: datetime, count: int, unit: str) -> datetime:
-    if unit in FIXED_UNITS:
-        return moment + count * FIXED_UNITS[unit]
-    if unit in CALENDAR_UNITS:
+    if unit not in FIXED_UNITS and unit not in CALENDAR_UNITS:
+        raise _error(stage, f"unknown time unit {unit!r}", f"use one of {UNIT_NAMES}")
+    try:
+        if unit in FIXED_UNITS:
+            return moment + count * FIXED_UNITS[unit]
         return _shift_months(moment, count * CALENDAR_UNITS[unit])
-    raise _error(stage, f"unknown time unit {unit!r}", f"use one of {UNIT_NAMES}")
+    except (OverflowError, ValueError):
+        # Python's datetime holds only the years 1 to 9999.
+        raise _error(
+            stage,
+            f"the time frame {count}{unit} from {moment.date().isoformat()} "
+            "falls outside the years 1-9999",
+            "use a shorter time frame, or a later --now",
+        ) from None
 
 
 def _resolve_end(stage: ConfigTimeframe, text: str, now: datetime, is_start: bool) -> datetime:
