@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -560,3 +561,29 @@ def test_pyproject_license_is_spdx() -> None:
     assert project["project"]["license"] == "Apache-2.0"
     # Setuptools reads an SPDX license string from version 77.0.0 on.
     assert int(re.findall(r"\d+", setuptools)[0]) >= 77
+
+
+def test_new_output_inside_input_folder_rejected(tmp_path: Path) -> None:
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    (folder / "events.ndjson").write_bytes(XDR_EXAMPLE.read_bytes())
+    output = folder / "alerts.ndjson"
+
+    code = main(["hunt", str(folder), "--output", str(output), "--format", "ndjson", "-q"])
+
+    assert code == ExitCode.USAGE
+    assert not output.exists()
+
+
+def test_hard_linked_output_rejected(tmp_path: Path) -> None:
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    source = folder / "events.ndjson"
+    source.write_bytes(XDR_EXAMPLE.read_bytes())
+    link = tmp_path / "alerts.ndjson"
+    os.link(source, link)
+
+    code = main(["hunt", str(folder), "--output", str(link), "-q"])
+
+    assert code == ExitCode.USAGE
+    assert source.read_bytes() == XDR_EXAMPLE.read_bytes()

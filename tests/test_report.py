@@ -101,3 +101,13 @@ def test_json_escapes_c1_and_bidi_but_keeps_value() -> None:
         assert json.loads(text.splitlines()[0] if text.startswith("{") else text)
     assert json.loads(render_ndjson([hostile]))["agent_hostname"] == value
     assert json.loads(render_json([hostile]))[0]["agent_hostname"] == value
+
+
+def test_table_escapes_line_separators() -> None:
+    hostile = {**ALERT, "action_process_image_path": "C:\\x\u2028y\u2029z.exe"}
+
+    table = render_table([hostile])
+
+    assert "\u2028" not in table
+    assert "\u2029" not in table
+    assert "\\u2028" in table

@@ -97,6 +97,7 @@ def check_output_paths(outputs: Sequence[tuple[str, Path | None]], inputs: Seque
     given = [(option, path) for option, path in outputs if path is not None]
     for option, path in given:
         _check_writable(option, path)
+        _check_hard_links(option, path)
         source = _input_holding(path, inputs)
         if source is not None:
             raise UsageError(
@@ -130,20 +131,33 @@ def _check_writable(option: str, path: Path) -> None:
 def _input_holding(path: Path, inputs: Sequence[str]) -> str | None:
     """Return the given input that is `path` or a folder that contains it, or None.
 
-    A file that does not exist yet cannot be read as an input of this run.
+    A file that does not exist yet counts too when it is inside an input folder, because the
+    next run over that folder would read the alerts back as events.
     """
-    if not path.exists():
-        return None
+    resolved = path.resolve()
     for given in inputs:
         source = Path(given)
         if given == "-" or not source.exists():
             continue
         if source.is_dir():
-            if path.resolve().is_relative_to(source.resolve()):
+            if resolved.is_relative_to(source.resolve()):
                 return given
-        elif os.path.samefile(source, path):
+        elif path.exists() and os.path.samefile(source, path):
             return given
     return None
+
+
+def _check_hard_links(option: str, path: Path) -> None:
+    """Reject an existing output file with other hard links, which may be one of the inputs.
+
+    A hard link inside an input folder resolves to its own name, so only the link count shows
+    that writing the output would change another file as well.
+    """
+    if path.exists() and path.is_file() and path.stat().st_nlink > 1:
+        raise UsageError(
+            f"{option}: {path} has other hard links, so writing it could modify an input; "
+            "write the output to a new file"
+        )
 
 
 def add_catalog_option(parser: argparse.ArgumentParser) -> None:

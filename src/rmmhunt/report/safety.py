@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from typing import Final
 
-# C0 and C1 controls, DEL, and the Unicode bidirectional and invisible formatting characters
-# that can reorder or hide text on screen (U+200B-U+200F, U+202A-U+202E, U+2066-U+2069).
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators (U+2028, U+2029), and the
+# bidirectional and invisible formatting characters that can reorder or hide text on screen
+# (U+200B-U+200F, U+202A-U+202E, U+2066-U+2069).
 _UNSAFE: Final = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
 )
 _LINE_BREAKS: Final = re.compile("[\t\n\r]")
 _FORMULA_START: Final = (
