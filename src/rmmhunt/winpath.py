@@ -209,6 +209,7 @@ def with_folder_wildcard(pattern: str) -> str:
     """
     text = normalise_path(pattern)
     last = text.rsplit("\\", 1)[-1]
+    # NOTE: a folder with a `.` in its name (`C:\Tools\App 1.2`) is read as a file.
     if not text or is_pattern(last) or "." in last:
         return pattern
     return pattern.rstrip().rstrip("\\/") + "\\**"
