@@ -296,21 +296,45 @@ def test_catalog_rejects_match_all_executable(pattern: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("line", "field"),
+    ("line", "field", "expected"),
     [
-        ("install_paths: ['C:\\**']", "install_paths"),
-        ("domains: ['*.*']", "domains"),
-        ("drivers: ['*.sys']", "drivers"),
+        ("install_paths: ['C:\\**']", "install_paths", "can match a file in any folder"),
+        (
+            "install_paths: ['C:\\Program Files\\X\\..\\..\\**']",
+            "install_paths",
+            "can match a file in any folder",
+        ),
+        ("domains: ['*.*']", "domains", "matches every"),
+        ("drivers: ['*.sys']", "drivers", "matches every"),
     ],
 )
-def test_catalog_rejects_match_all_pattern(line: str, field: str) -> None:
+def test_catalog_rejects_match_all_pattern(line: str, field: str, expected: str) -> None:
     text = VALID_TOOL + line + "\n"
 
     tool, errors = parse_tool(text, "sample-tool.yaml", "sample-tool")
 
     assert tool is None
+    assert errors[0].path == "sample-tool.yaml"
+    assert errors[0].line == VALID_TOOL.count("\n") + 1
     assert errors[0].message.startswith(field)
-    assert "matches every" in errors[0].message
+    assert expected in errors[0].message
+
+
+def test_catalog_dot_dot_path_exits_5(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    tool_file = catalog / "sample-tool.yaml"
+    tool_file.write_text(VALID_TOOL + "install_paths: ['C:\\Program Files\\X\\..\\..\\**']\n")
+    events = tmp_path / "events.ndjson"
+    events.write_text("", encoding="utf-8")
+
+    code = main(["hunt", str(events), "-q", "--catalog", str(catalog)])
+
+    error = capsys.readouterr().err
+    assert code == ExitCode.CONFIG
+    line = VALID_TOOL.count("\n") + 1
+    assert f"{tool_file}:{line}:" in error
+    assert "install_paths" in error
 
 
 @pytest.mark.parametrize("pattern", ["AnyDesk*.exe", "*desk.exe", "tv_w?.exe"])

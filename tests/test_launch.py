@@ -238,6 +238,22 @@ def test_vendor_install_path_recognised(catalog: Catalog) -> None:
     assert context["image_path_class"] == "program_files"
 
 
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (r"D:\Program Files (x86)\AnyDesk\AnyDesk.exe", False),
+        (r"\\?\D:\Program Files (x86)\AnyDesk\AnyDesk.exe", False),
+        (r"\Device\HarddiskVolume4\Program Files (x86)\AnyDesk\AnyDesk.exe", True),
+        (r"\Program Files (x86)\AnyDesk\AnyDesk.exe", True),
+    ],
+)
+def test_vendor_install_path_drive_letter(catalog: Catalog, path: str, expected: bool) -> None:
+    # The catalog gives `C:`, so another drive letter is another folder.
+    context = _context(catalog, action_process_image_path=path)
+
+    assert context["vendor_install_path"] is expected
+
+
 def test_vendor_install_path_resolves_dots(catalog: Catalog) -> None:
     path = r"C:\Program Files (x86)\AnyDesk\..\..\Users\Public\AnyDesk.exe"
 

@@ -49,14 +49,14 @@ def test_paths_split_into_names_and_patterns() -> None:
 
     assert tool.executables == ("demo.exe", "helper.exe", "demo*.exe", "DemoSvc.SCR")
     assert tool.install_paths == (
-        "C:\\**\\demo.exe",
         "**\\DemoFolder\\**",
         "C:\\Program Files\\Demo\\**",
         "**\\Demo\\helper.exe",
     )
     assert result.counts()["names"] == 3
     assert result.counts()["name_patterns"] == 1
-    assert result.skipped_values == []
+    # `C:\*\demo.exe` has no literal folder, so only its program name is kept.
+    assert list(_skipped(result)) == ["C:\\*\\demo.exe"]
 
 
 def test_values_of_other_kinds_are_rerouted() -> None:
@@ -264,7 +264,9 @@ def test_real_file_known_entries(lolrmm_entries: list[dict[str, Any]]) -> None:
     skipped = {(value.tool, value.value): value.reason for value in result.skipped_values}
 
     assert tools["KiTTY"].executables == ("kitty.exe",)
-    assert tools["KiTTY"].install_paths == ("C:\\**\\kitty.exe", "**\\kitty.exe")
+    # LOLRMM lists `C:\*\kitty.exe` and `*\kitty.exe`, which name no folder.
+    assert tools["KiTTY"].install_paths == ()
+    assert "no literal folder" in skipped[("KiTTY", "C:\\*\\kitty.exe")]
     assert tools["KiTTY"].category == Category.REMOTE_ADMIN
     assert "**\\SysAidServer\\**" in tools["SysAid"].install_paths
     assert "plus*.site24x7.com" not in tools["Site24x7"].domains
@@ -327,9 +329,24 @@ def test_match_all_paths_are_skipped() -> None:
 
     assert tool.install_paths == ("**\\Demo\\demo.exe",)
     for path in ("**\\*.exe", "*\\*.exe", "C:\\*.exe"):
-        assert "matches every" in skipped[path], path
+        assert "no literal folder" in skipped[path], path
     # A bare `**` has no separator, so it is read as a file name, and skipped as such.
     assert "**" in skipped
+
+
+def test_dot_dot_paths_are_skipped() -> None:
+    paths = [
+        "C:\\Program Files\\X\\..\\..\\**",
+        "C:\\Program Files\\X\\..\\..\\*\\*\\*.exe",
+        "C:\\Program Files\\X\\..\\Demo\\demo.exe",
+    ]
+    result = import_lolrmm([_entry(paths=paths)])
+    tool = result.tools[0]
+    skipped = _skipped(result)
+
+    assert tool.install_paths == ("C:\\Program Files\\X\\..\\Demo\\demo.exe",)
+    assert "no literal folder" in skipped[paths[0]]
+    assert "no literal folder" in skipped[paths[1]]
 
 
 def test_imported_id_never_replaces_builtin(tmp_path: Path) -> None:

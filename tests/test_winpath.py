@@ -114,7 +114,8 @@ def test_name_matches_cases(pattern: str, name: str, expected: bool) -> None:
 PATH_MATCH_CASES = [
     # Volume-insensitive: with, without or another spelling of the volume.
     ("C:\\Program Files\\AnyDesk\\*", "C:\\Program Files\\AnyDesk\\AnyDesk.exe", True),
-    ("C:\\Program Files\\AnyDesk\\*", "D:\\Program Files\\AnyDesk\\AnyDesk.exe", True),
+    ("\\Program Files\\AnyDesk\\*", "D:\\Program Files\\AnyDesk\\AnyDesk.exe", True),
+    ("**\\AnyDesk\\*", "D:\\Program Files\\AnyDesk\\AnyDesk.exe", True),
     ("C:\\Program Files\\AnyDesk\\*", "\\Program Files\\AnyDesk\\AnyDesk.exe", True),
     (
         "C:\\Program Files\\AnyDesk\\*",
@@ -123,6 +124,16 @@ PATH_MATCH_CASES = [
     ),
     ("C:\\Program Files\\AnyDesk\\*", "\\\\?\\C:\\PROGRAM FILES\\anydesk\\AnyDesk.exe", True),
     ("\\Program Files\\AnyDesk\\*", "c:/program files/anydesk/anydesk.exe", True),
+    # Two drive letters must be equal, in any spelling.
+    ("C:\\Program Files\\AnyDesk\\*", "D:\\Program Files\\AnyDesk\\AnyDesk.exe", False),
+    ("C:\\Program Files\\AnyDesk\\*", "\\\\?\\D:\\Program Files\\AnyDesk\\a.exe", False),
+    ("\\\\?\\D:\\Program Files\\AnyDesk\\*", "C:\\Program Files\\AnyDesk\\a.exe", False),
+    ("c:\\Program Files\\AnyDesk\\*", "C:\\Program Files\\AnyDesk\\a.exe", True),
+    (
+        "\\Device\\HarddiskVolume4\\Program Files\\AnyDesk\\*",
+        "D:\\Program Files\\AnyDesk\\a.exe",
+        True,
+    ),
     # `*` stays inside one component, `**` crosses separators.
     ("C:\\Program Files\\AnyDesk\\*", "C:\\Program Files\\AnyDesk\\sub\\AnyDesk.exe", False),
     ("C:\\Program Files\\AnyDesk\\**", "C:\\Program Files\\AnyDesk\\sub\\AnyDesk.exe", True),
@@ -181,6 +192,69 @@ def test_path_matches_resolves_dots_into_folder() -> None:
 @pytest.mark.parametrize(("pattern", "path", "expected"), PATH_MATCH_CASES)
 def test_path_matches_cases(pattern: str, path: str, expected: bool) -> None:
     assert winpath.path_matches(pattern, path) is expected
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("C:\\x\\a.exe", "c"),
+        ("\\\\?\\D:\\x\\a.exe", "d"),
+        ("e:/x/a.exe", "e"),
+        ("\\Device\\HarddiskVolume3\\x\\a.exe", None),
+        ("\\x\\a.exe", None),
+        ("\\\\server\\share\\a.exe", None),
+        ("**\\a.exe", None),
+    ],
+)
+def test_drive_letter_cases(path: str, expected: str | None) -> None:
+    assert winpath.drive_letter(path) == expected
+
+
+LITERAL_FOLDER_CASES = [
+    ("C:\\Program Files\\TeamViewer\\**", True),
+    ("C:\\Program Files*\\TeamViewer\\*.exe", True),
+    ("C:\\Users\\*\\AppData\\Local\\rustdesk\\*", True),
+    ("**\\TeamViewer\\**", True),
+    ("Program Files\\AnyDesk\\*", True),
+    ("\\\\server\\share\\**", True),
+    ("C:\\Program Files\\TeamViewer", True),
+    ("C:\\tool.exe", True),
+    ("C:\\**", False),
+    ("\\**", False),
+    ("**", False),
+    ("C:\\", False),
+    ("**\\*.exe", False),
+    ("**\\AnyDesk.exe", False),
+    ("C:\\*\\*\\*.exe", False),
+    ("C:\\*.exe", False),
+    ("..\\..\\**", False),
+    ("C:\\Program Files\\TeamViewer\\..\\..\\**", False),
+    ("C:\\Program Files\\X\\..\\..\\*\\*\\*.exe", False),
+    ("\\\\?\\C:\\Program Files\\.\\..\\**", False),
+    ("C:\\Program Files\\TeamViewer\\..\\AnyDesk\\**", True),
+]
+
+
+@pytest.mark.parametrize(("pattern", "expected"), LITERAL_FOLDER_CASES)
+def test_has_literal_folder_cases(pattern: str, expected: bool) -> None:
+    assert winpath.has_literal_folder(pattern) is expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("C:\\Program Files\\TeamViewer", "C:\\Program Files\\TeamViewer\\**"),
+        ("C:\\Program Files\\TeamViewer\\", "C:\\Program Files\\TeamViewer\\**"),
+        ("c:/program files/teamviewer/", "c:/program files/teamviewer\\**"),
+        ("C:\\", "C:\\**"),
+        ("C:\\Program Files\\TeamViewer\\**", "C:\\Program Files\\TeamViewer\\**"),
+        ("C:\\Program Files\\TeamViewer\\*", "C:\\Program Files\\TeamViewer\\*"),
+        ("C:\\Program Files\\TeamViewer\\tv.exe", "C:\\Program Files\\TeamViewer\\tv.exe"),
+        ("C:\\Tools\\v1.2", "C:\\Tools\\v1.2"),
+    ],
+)
+def test_with_folder_wildcard_cases(pattern: str, expected: str) -> None:
+    assert winpath.with_folder_wildcard(pattern) == expected
 
 
 def test_compile_pattern_is_case_insensitive() -> None:

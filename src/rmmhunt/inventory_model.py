@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
 
+from rmmhunt import winpath
 from rmmhunt.normalise import parse_time
 
 __all__ = [
@@ -87,7 +88,10 @@ class ApprovalEntry(BaseModel):
     """User name globs; a glob without `\\` or `@` compares with the account name only."""
 
     paths: tuple[Text, ...] = ()
-    """Image path patterns with the catalog's rules: `*` stays in one folder, `**` crosses."""
+    """Image path patterns with the catalog's rules: `*` stays in one folder, `**` crosses.
+
+    A path whose last component has no wildcard and no `.` names a folder and gets `\\**`.
+    """
 
     signers: tuple[Text, ...] = ()
     """Authenticode signer name globs."""
@@ -118,6 +122,20 @@ class ApprovalEntry(BaseModel):
                 "or list at least one value"
             )
         return value
+
+    @field_validator("paths", mode="after")
+    @classmethod
+    def _check_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """Expand folder paths to `<folder>\\**` and reject patterns that match any folder."""
+        patterns = tuple(winpath.with_folder_wildcard(pattern) for pattern in value)
+        for written, pattern in zip(value, patterns, strict=True):
+            if not winpath.has_literal_folder(pattern):
+                raise ValueError(
+                    f"{written!r} can match a file in any folder once `.` and `..` are "
+                    "resolved, so it would approve the tool anywhere; name a folder below the "
+                    "volume root, as in C:\\Program Files\\TeamViewer\\**"
+                )
+        return patterns
 
     @field_validator("valid_from", mode="before")
     @classmethod

@@ -4,8 +4,9 @@ Telemetry paths come in many spellings of one file: `C:\\Program Files\\X\\a.exe
 `"c:/program files/x/A.EXE"`, `\\\\?\\C:\\Program Files\\X\\a.exe` and
 `\\Device\\HarddiskVolume3\\Program Files\\X\\a.exe`. Every comparison here goes through
 `normalise_path`, which folds these spellings onto one form, and `strip_volume`, which drops the
-volume so that a path matches with or without it. The functions only compare strings: they never
-touch the file system, so callers can pass attacker-controlled text safely.
+volume so that a path matches with or without it. `path_matches` also compares drive letters when
+both sides give one. The functions only compare strings: they never touch the file system, so
+callers can pass attacker-controlled text safely.
 
 Catalog and inventory patterns use two wildcards only. `*` matches any run of characters inside
 one path component, `?` matches one such character, and `**` matches across `\\`. Every other
@@ -26,6 +27,8 @@ __all__ = [
     "compile_name_pattern",
     "compile_pattern",
     "domain_matches",
+    "drive_letter",
+    "has_literal_folder",
     "is_pattern",
     "is_valid_domain",
     "name_matches",
@@ -33,6 +36,7 @@ __all__ = [
     "normalise_path",
     "path_matches",
     "strip_volume",
+    "with_folder_wildcard",
 ]
 
 # Win32 file namespace (`\\?\`), device namespace (`\\.\`) and the NT object manager's
@@ -166,6 +170,51 @@ def strip_volume(path: str) -> str:
     return text
 
 
+def drive_letter(path: str) -> str | None:
+    """Return the case-folded drive letter of a path (`C:\\x`, `\\\\?\\C:\\x`), or None.
+
+    An NT device volume (`\\Device\\HarddiskVolume3`) gives None, because its letter is unknown.
+    """
+    text = normalise_path(path)
+    return text[0] if _DRIVE.match(text) else None
+
+
+def has_literal_folder(pattern: str) -> bool:
+    """Tell whether a path pattern names at least one folder below the volume root literally.
+
+    The check runs on the resolved pattern, so `C:\\Program Files\\X\\..\\..\\**`, which is
+    `C:\\**`, has none. A folder is literal when it contains no `*` or `?` and is not `..`, so
+    `**\\*.exe`, `\\*\\*\\*.exe` and `**\\AnyDesk.exe` have none either, and each can match
+    a file in any folder. A pattern without wildcards names one file and counts as literal.
+
+    Args:
+        pattern: an install path or inventory path pattern as written.
+    """
+    text = strip_volume(pattern)
+    if not is_pattern(text):
+        return bool(text.strip("\\"))
+    folders = text.split("\\")[:-1]
+    return any(folder and folder != ".." and not is_pattern(folder) for folder in folders)
+
+
+def with_folder_wildcard(pattern: str) -> str:
+    """Append `\\**` to a pattern that names a folder, so that it covers the files below it.
+
+    A pattern names a folder when its last component has no `*`, `?` or `.`, as in
+    `C:\\Program Files\\TeamViewer`, the form that asset exports write. Every other pattern is
+    returned unchanged. A file without an extension therefore cannot be named on its own.
+
+    Args:
+        pattern: an inventory path pattern as written.
+    """
+    text = normalise_path(pattern)
+    last = text.rsplit("\\", 1)[-1]
+    # NOTE: a folder with a `.` in its name (`C:\Tools\App 1.2`) is read as a file.
+    if not text or is_pattern(last) or "." in last:
+        return pattern
+    return pattern.rstrip().rstrip("\\/") + "\\**"
+
+
 def basename(path: str) -> str:
     """Return the case-folded Windows base name of a path (`C:\\X\\AnyDesk.exe` -> `anydesk.exe`).
 
@@ -235,10 +284,26 @@ def compile_name_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(_pattern_regex(text), re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)
+def _pattern_drive(pattern: str) -> str | None:
+    return drive_letter(pattern)
+
+
 def path_matches(pattern: str, path: str) -> bool:
-    """Return whether a path matches a path pattern, ignoring case, spelling and volume."""
+    """Return whether a path matches a path pattern, ignoring case and spelling.
+
+    The rest of the path after the volume is compared, so a side without a volume, or with an NT
+    device volume whose letter is unknown, matches any volume. When both sides give a drive
+    letter, the letters must be equal, so `D:\\Program Files\\X\\a.exe` does not match
+    `C:\\Program Files\\X\\**`.
+    """
     if not path.strip():
         return False
+    pattern_drive = _pattern_drive(pattern)
+    if pattern_drive is not None:
+        path_drive = drive_letter(path)
+        if path_drive is not None and path_drive != pattern_drive:
+            return False
     return compile_pattern(pattern).fullmatch(strip_volume(path)) is not None
 
 

@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rmmhunt import winpath
-from rmmhunt.catalog.model import FACT_FIELDS, Category, Tool, is_universal_path
+from rmmhunt.catalog.model import FACT_FIELDS, Category, Tool
 from rmmhunt.errors import CatalogError
 from rmmhunt.report.safety import unsafe_character
 
@@ -378,8 +378,9 @@ def _classify_windows_path(value: str, label: str, draft: _Draft, result: Lolrmm
         components.append("**")
 
     pattern = anchor + "\\".join(components)
-    if is_universal_path(pattern):
-        _skip(result, draft, label, value, "a path pattern that matches every program or path")
+    if not winpath.has_literal_folder(pattern):
+        reason = "a path pattern with no literal folder, so it can match any folder"
+        _skip(result, draft, label, value, reason)
         return
     if not (anchor or components[0] == "**"):
         # A relative path starts anywhere, and catalog patterns are anchored at the root.

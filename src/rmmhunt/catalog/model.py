@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
 )
 
+from rmmhunt import winpath
 from rmmhunt.report.safety import unsafe_character
 
 __all__ = [
@@ -31,7 +32,6 @@ __all__ = [
     "Reference",
     "Tool",
     "is_universal_name",
-    "is_universal_path",
 ]
 
 # Bumped when a change to the model changes what a catalog file means; part of Catalog.version.
@@ -75,7 +75,6 @@ _PROSE_FIELDS = frozenset({"description", "notes"})
 
 # Characters that a pattern may hold without naming anything: wildcards and separators.
 _NAME_NONLITERAL = frozenset("*?.")
-_PATH_NONLITERAL = frozenset("*?.\\/")
 
 
 class _Strict(BaseModel):
@@ -96,10 +95,8 @@ class _Strict(BaseModel):
         return value
 
 
-# Parts of a pattern that do not count as literal: a file extension (`*.exe` matches every
-# program), and for paths also a volume (`C:`).
+# A file extension does not count as literal, because `*.exe` matches every program.
 _NAME_IGNORED = r"\.[^.]*$"
-_PATH_IGNORED = r"^[A-Za-z]:|\.[^.\\/]*$"
 
 
 def _has_no_literal(value: str, nonliteral: frozenset[str], ignored: str) -> bool:
@@ -110,11 +107,6 @@ def _has_no_literal(value: str, nonliteral: frozenset[str], ignored: str) -> boo
 def is_universal_name(value: str) -> bool:
     """Tell whether a file name pattern matches every file with its extension, as `*.exe`."""
     return _has_no_literal(value, _NAME_NONLITERAL, _NAME_IGNORED)
-
-
-def is_universal_path(value: str) -> bool:
-    """Tell whether a path pattern matches every path, as `**`, `C:\\**` or `**\\*.exe`."""
-    return _has_no_literal(value, _PATH_NONLITERAL, _PATH_IGNORED)
 
 
 def _check_not_universal(
@@ -224,7 +216,13 @@ class Tool(_Strict):
     @field_validator("install_paths")
     @classmethod
     def _check_path_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        _check_not_universal(value, "path", _PATH_NONLITERAL, ignored=_PATH_IGNORED)
+        for pattern in value:
+            if not winpath.has_literal_folder(pattern):
+                raise ValueError(
+                    f"{pattern!r} can match a file in any folder once `.` and `..` are "
+                    "resolved; name a folder below the volume root, as in "
+                    "C:\\Program Files\\AnyDesk\\**"
+                )
         return value
 
     @field_validator("domains")
