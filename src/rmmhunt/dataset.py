@@ -20,9 +20,8 @@ from rmmhunt.duplicates import (
     CONTENT_COLUMNS,
     MAX_CONFLICTS_DESCRIBED,
     DuplicateConflict,
-    content_key_sql,
+    copies_sql,
     describe_conflict,
-    event_key_sql,
 )
 from rmmhunt.schema import ARROW_SCHEMA, COLUMN_NAMES, Row
 
@@ -131,9 +130,11 @@ class Dataset:
 
         if dedup:
             self._find_conflicts()
-            key = f"({event_key_sql()}) || '|' || {content_key_sql()}"
+            key = "_event || '|' || _content"
+            rows = f"({copies_sql(STAGING_TABLE)})"
         else:
             key = "CAST(_row AS VARCHAR)"
+            rows = STAGING_TABLE
 
         # The merge and the canonical numbering run on a narrow table of keys, and the wide rows
         # are joined once at the end. Grouping and sorting the full rows held several copies of
@@ -144,7 +145,7 @@ class Dataset:
             WITH keyed AS (
                 SELECT _row, {key} AS _key, agent_hostname, event_id,
                        {source} AS _source
-                FROM {STAGING_TABLE}
+                FROM {rows}
             ),
             grouped AS (
                 SELECT min(_row) AS _first, list(_source ORDER BY _row) AS sources
@@ -176,10 +177,10 @@ class Dataset:
         self.connection.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _conflicts AS
-            SELECT {event_key_sql()} AS _event, event_id, min(_row) AS _first
-            FROM {STAGING_TABLE} WHERE event_id IS NOT NULL
+            SELECT _event, event_id, min(_row) AS _first
+            FROM ({copies_sql(STAGING_TABLE)}) WHERE event_id IS NOT NULL
             GROUP BY _event, event_id
-            HAVING count(DISTINCT {content_key_sql()}) > 1
+            HAVING count(DISTINCT _content) > 1
             """
         )
         counted = self.connection.execute("SELECT count(*) FROM _conflicts").fetchone()
@@ -189,9 +190,9 @@ class Dataset:
         rows = self.query(
             f"""
             SELECT s._event, s.event_id, CAST(s._time AS VARCHAR) AS _time_text,
-                   s.source_file, s.source_record, {columns}
+                   s.source_file, s.source_record, s._domains_differ, {columns}
             FROM (SELECT * FROM _conflicts ORDER BY _first LIMIT {MAX_CONFLICTS_DESCRIBED}) c
-            JOIN (SELECT *, {event_key_sql()} AS _event FROM {STAGING_TABLE}) s
+            JOIN ({copies_sql(STAGING_TABLE)}) s
               ON s._event = c._event
             ORDER BY c._first, s._row
             """
