@@ -390,7 +390,7 @@ def test_unsafe_values_are_skipped_not_fatal() -> None:
     assert "\x1b" not in tool.description
     assert "control character" in skipped["b\nc.exe"]
     assert "backtick" in skipped["l`m.exe"]
-    assert "line break" in skipped["p\u2028q.exe"]
+    assert "control character" in skipped["p\u2028q.exe"]
     assert "control character" in skipped['S"igner\n| x']
     assert "backtick" in skipped["o``` | x.exe"]
     assert "Windows file names cannot" in skipped['o"); x.exe']

@@ -201,9 +201,6 @@ def _unsafe_reason(value: str, *, prose: bool = False) -> str | None:
     """
     if (found := unsafe_character(value, multiline=prose)) is not None:
         return f"contains the control character {found}"
-    if not prose and value.splitlines() != [value]:
-        # Unicode line separators (U+2028, U+2029) pass the control-character check.
-        return "contains a line break"
     if "`" in value and not prose:
         return "contains a backtick, which can end a comment in an exported SPL query"
     return None
