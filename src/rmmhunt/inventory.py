@@ -352,15 +352,7 @@ def _check_window(approval: Approval, alert: Alert, now: datetime) -> Mismatch |
 @lru_cache(maxsize=1024)
 def _glob(pattern: str) -> re.Pattern[str]:
     """Compile a `*`/`?` glob over a whole case-folded value; `[` and `]` are literal."""
-    parts = []
-    for character in pattern.strip().casefold():
-        if character == "*":
-            parts.append(".*")
-        elif character == "?":
-            parts.append(".")
-        else:
-            parts.append(re.escape(character))
-    return re.compile("".join(parts), re.DOTALL)
+    return re.compile(winpath.text_glob_regex(pattern.strip().casefold()), re.DOTALL)
 
 
 def _text(value: object) -> str | None:

@@ -228,6 +228,23 @@ def is_pattern(text: str) -> bool:
     return any(character in _WILDCARDS for character in text)
 
 
+def text_glob_regex(pattern: str) -> str:
+    """Translate a `*`/`?` text pattern into a regular expression body.
+
+    Unlike a path pattern, `*` here also matches `\\`, as in a user pattern `*\\helpdesk`.
+    Every other character, `[` and `]` included, is literal.
+    """
+    parts: list[str] = []
+    for character in pattern:
+        if character == "*":
+            parts.append(".*")
+        elif character == "?":
+            parts.append(".")
+        else:
+            parts.append(re.escape(character))
+    return "".join(parts)
+
+
 def _pattern_regex(pattern: str) -> str:
     """Translate a normalised pattern into a regular expression body."""
     parts: list[str] = []

@@ -13,7 +13,6 @@ as `rmmhunt.hunt.run_hunt` with the same profile and categories, in the same ord
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -24,6 +23,7 @@ from rmmhunt.errors import CatalogError
 from rmmhunt.hunt import DEFAULT_CATEGORIES, PROFILES, SERVICE_INSTALL_EVENT_IDS
 from rmmhunt.schema import EVENT_TYPE_EVENT_LOG, EVENT_TYPE_PROCESS, OS_WINDOWS, SEED_FIELDS
 from rmmhunt.schema import SUB_TYPE_PROCESS_START as PROCESS_START
+from rmmhunt.winpath import text_glob_regex
 
 __all__ = ["render_hunt_xql"]
 
@@ -193,16 +193,7 @@ def _membership(column: str, values: list[str], *, prefix: str) -> list[str]:
 
 def _glob_regex(pattern: str) -> str:
     """Translate a `*`/`?` name pattern into an anchored regular expression."""
-    parts = ["(?s)^"]
-    for character in pattern:
-        if character == "*":
-            parts.append(".*")
-        elif character == "?":
-            parts.append(".")
-        else:
-            parts.append(re.escape(character))
-    parts.append("$")
-    return "".join(parts)
+    return "(?s)^" + text_glob_regex(pattern) + "$"
 
 
 def _string(value: str) -> str:
