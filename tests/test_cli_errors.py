@@ -108,10 +108,10 @@ def test_output_missing_folder_rejected_before_reading(
 def test_output_write_failure_usage_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def refuse(self: Path, *args: object, **kwargs: object) -> None:
+    def reject_write(self: Path, *args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied", str(self))
 
-    monkeypatch.setattr(Path, "write_text", refuse)
+    monkeypatch.setattr(Path, "write_text", reject_write)
 
     code = main(["hunt", str(XDR_EXAMPLE), "--output", str(tmp_path / "alerts.txt"), "-q"])
 

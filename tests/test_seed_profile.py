@@ -45,7 +45,7 @@ CASES: list[tuple[str | None, str, str, str, str]] = [
     # The tool is only the parent, or only the causality actor.
     ("cmd.exe", "PROCESS", "PROCESS_START", "AGENT_OS_WINDOWS", "AnyDesk.exe"),
     ("powershell.exe", "PROCESS", "PROCESS_START", "AGENT_OS_WINDOWS", "ScreenConnect.exe"),
-    # Names that the catalog knows but the original hunt does not list.
+    # Names that the catalog lists but the original hunt does not.
     ("SRService.exe", "PROCESS", "PROCESS_START", "AGENT_OS_WINDOWS", "services.exe"),
     ("ScreenConnect.ClientService.exe", "PROCESS", "PROCESS_START", "AGENT_OS_WINDOWS", "x.exe"),
     ("TeamViewer.exe", "PROCESS", "PROCESS_START", "AGENT_OS_WINDOWS", "explorer.exe"),
@@ -203,7 +203,7 @@ def test_seed_profile_on_shared_fixtures(fixtures: Path, tmp_path: Path) -> None
             continue
         code, alerts, _ = hunt_seed(tmp_path, path)
 
-        # Each fixture holds one Windows AnyDesk start, AnyDesk as a parent only, a Linux
+        # Each fixture contains one Windows AnyDesk start, AnyDesk as a parent only, a Linux
         # agent's anydesk and a SplashtopStreamer.exe start whose name only its path gives.
         # The first and the last are the original hunt's rows, newest first.
         names = [a["action_process_image_name"] for a in alerts]

@@ -1,4 +1,4 @@
-"""What input discovery found: the files read, the files that failed, and the entries skipped."""
+"""Input discovery results: the files read, the files that failed, and the entries skipped."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class SkippedPath:
 
 @dataclass
 class Discovery:
-    """What input discovery found: files to read, their hashes, files that failed, and skips."""
+    """The results of input discovery: files to read, their hashes, failed files and skips."""
 
     inputs: list[InputRecord] = field(default_factory=list)
     failures: list[InputFailure] = field(default_factory=list)

@@ -121,9 +121,9 @@ def _map_header(
     A mapped header that the file lacks, a header that two fields map to, and a mapped header
     that appears twice are errors, because each would silently drop or change a restriction.
     """
-    wanted = {**DEFAULT_COLUMNS, **(columns or {})}
-    problems = _mapping_problems(header, wanted, columns)
-    by_header = {csv_name.strip().casefold(): field for field, csv_name in wanted.items()}
+    expected_columns = {**DEFAULT_COLUMNS, **(columns or {})}
+    problems = _mapping_problems(header, expected_columns, columns)
+    by_header = {csv_name.strip().casefold(): field for field, csv_name in expected_columns.items()}
     field_by_index: dict[int, str] = {}
     first_index: dict[str, int] = {}
     ignored: list[str] = []
@@ -152,18 +152,22 @@ def _map_header(
         logger.info("inventory CSV columns not mapped to any field, ignored: %s", ignored)
     if "tool" not in field_by_index.values():
         problems.append(
-            (1, f"no {wanted['tool']!r} column in the header", "map the tool column, tool=...")
+            (
+                1,
+                f"no {expected_columns['tool']!r} column in the header",
+                "map the tool column, tool=...",
+            )
         )
     return field_by_index, problems
 
 
 def _mapping_problems(
-    header: Sequence[str], wanted: Mapping[str, str], columns: Mapping[str, str] | None
+    header: Sequence[str], expected_columns: Mapping[str, str], columns: Mapping[str, str] | None
 ) -> list[Problem]:
     """Check a column mapping against the header: every mapped header must be there, once."""
     problems: list[Problem] = []
     fields_by_header: dict[str, list[str]] = {}
-    for field, csv_name in wanted.items():
+    for field, csv_name in expected_columns.items():
         fields_by_header.setdefault(csv_name.strip().casefold(), []).append(field)
     for csv_name, fields in fields_by_header.items():
         if len(fields) > 1:

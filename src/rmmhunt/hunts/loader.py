@@ -1,7 +1,7 @@
 """Load hunt files: YAML front matter with the hunt's metadata, then a Markdown body.
 
 The body contains the hunt's description and its query in one ```xql fenced block, unless the front
-matter's `catalog_query` asks for a query rendered from the tool catalog. `docs/hunts.md` has
+matter's `catalog_query` requests a query rendered from the tool catalog. `docs/hunts.md` has
 the full reference.
 """
 

@@ -20,8 +20,8 @@ Vendor sources for the options:
 - Self-hosted tools (MeshCentral, Tactical RMM, SimpleHelp and others) name their server as a
   URL or as a `--server`, `--api` or `host=` style option, and any such host is extracted.
 
-NOTE: the AnyDesk option names follow its command line interface as attackers and
-administrators use it; the list was not checked against AnyDesk's current reference page.
+NOTE: the AnyDesk option names follow its command line as attackers and administrators use
+it. The list was not checked against AnyDesk's current reference page.
 
 Command lines are attacker-controlled text: they are only split and read, never run.
 """

@@ -17,7 +17,7 @@ from rmmhunt import winpath
 
 
 class PathClass(StrEnum):
-    """Where an image lives, as far as writability goes."""
+    """The class of folder an image is in, by who can write to that folder."""
 
     DOWNLOADS = "downloads"
     DESKTOP = "desktop"

@@ -29,7 +29,7 @@ _VENDOR: Final = "Elastic"
 
 
 def is_ecs_process_document(document: Mapping[str, object]) -> bool:
-    """Tell whether a document without `winlog` is an ECS event with a `process` object."""
+    """Return whether a document without `winlog` is an ECS event with a `process` object."""
     return isinstance(document.get("process"), Mapping) and isinstance(
         ecs_field(document, "event.category"), str | list
     )

@@ -43,7 +43,7 @@ def xdr_head_text(head: bytes) -> str:
 
 
 def is_empty(source: InputFile) -> bool:
-    """Tell whether the input holds nothing but white space and a byte order mark."""
+    """Return whether the input contains only white space and a byte order mark."""
     return not xdr_head_text(source.head).strip()
 
 

@@ -47,7 +47,7 @@ class ArrayElement:
     line: int
     value: object
     error: str | None = None
-    """Why the element was not decoded, when reading could resume after it."""
+    """The reason the element was not decoded, when reading could resume after it."""
 
 
 class _Buffer:

@@ -49,7 +49,7 @@ def compile_query(
         table: the table that holds the xdr_data dataset.
         dialect: the SQL dialect; only "duckdb" exists so far.
         order_column: a column that gives the table's natural row order, so that sorts break
-            ties in that order; without one, ties come back in an arbitrary order.
+            ties in that order. Without one, ties come back in an arbitrary order.
 
     Raises:
         XqlError: the query is malformed, names an unknown column, or is outside the subset.
